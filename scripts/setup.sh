@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs everything weft needs on a fresh Debian 12 machine, as root: system packages, npm
+# dependencies, the build, the local images, and weftd/weft on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  runc conmon nftables iproute2 busybox-static util-linux procps psmisc kmod \
+  docker.io python3-docker python3-pytest docker-compose etcd-server dnsperf podman \
+  gcc libc6-dev >/dev/null
+npm ci --no-audit --no-fund
+npm run build
+bash scripts/build-images.sh images
+ln -sf "$PWD/bin/weftd" /usr/local/bin/weftd
+ln -sf "$PWD/bin/weft" /usr/local/bin/weft
+echo "weft set up: weftd and weft are on PATH"
