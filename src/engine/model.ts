@@ -27,6 +27,8 @@ export interface NetworkRecord {
   };
   options: Record<string, string>; // driver options as given by the user (Docker echoes them back)
   labels: Record<string, string>;
+  /** The user chose the subnets (--subnet): Docker allows static container addresses only then. */
+  userSubnets: boolean;
   /** Predefined networks (bridge, host, none) cannot be removed. */
   predefined: boolean;
   /** Driver-private state computed at create time (e.g. bridge interface name, mtu). */
@@ -51,3 +53,64 @@ export interface EndpointRecord {
   requestedIpv4: string;
   requestedIpv6: string;
 }
+
+/** A container's wish to be on a network (kept while stopped; an endpoint exists only while running). */
+export interface NetworkAttachment {
+  networkId: string;
+  aliases: string[];
+  links: string[];
+  ipv4Address: string; // requested static address, '' for dynamic
+  ipv6Address: string;
+  driverOpts: Record<string, string>;
+}
+
+export type ContainerStatusName = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerState {
+  status: ContainerStatusName;
+  pid: number;
+  exitCode: number;
+  startedAt: string; // RFC 3339 nano, or Docker's zero time
+  finishedAt: string;
+  error: string;
+}
+
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts: Record<string, object> | null;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  Volumes: Record<string, object> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  Labels: Record<string, string>;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string; // without the leading slash
+  created: string;
+  imageId: string;
+  config: ContainerConfig;
+  /** HostConfig as sent by the client, echoed back by inspect. */
+  hostConfig: Record<string, unknown>;
+  /** 'bridge' | 'host' | 'none' | a network name; Docker's HostConfig.NetworkMode ('default' resolved). */
+  networkMode: string;
+  /** Ordered: the first non-internal one provides the default route. Keyed by network id. */
+  networks: NetworkAttachment[];
+  state: ContainerState;
+  /** Path of the container's network namespace while it runs, '' otherwise. */
+  netnsPath: string;
+  restartCount: number;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';

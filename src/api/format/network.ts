@@ -1,0 +1,65 @@
+import type { NetworkRecord } from '../../engine/model.js';
+import type { Registry } from '../../engine/registry.js';
+
+// Docker's NetworkResource JSON (GET /networks/{id}), key for key.
+
+export interface NetworkJson {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: Record<string, unknown>[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+export function networkJson(net: NetworkRecord, registry: Registry, withContainers: boolean): NetworkJson {
+  const containers: NetworkJson['Containers'] = {};
+  if (withContainers) {
+    for (const ep of registry.endpointsOfNetwork(net.id)) {
+      const c = registry.containers.byId.get(ep.containerId);
+      containers[ep.containerId] = {
+        Name: c?.name ?? '',
+        EndpointID: ep.id,
+        MacAddress: ep.mac,
+        IPv4Address: ep.ipv4,
+        IPv6Address: ep.ipv6,
+      };
+    }
+  }
+  return {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: net.scope,
+    Driver: net.driver,
+    EnableIPv6: net.enableIPv6,
+    IPAM: {
+      Driver: net.ipam.driver,
+      Options: net.ipam.options,
+      Config: net.ipam.config.map((c) => {
+        const out: Record<string, unknown> = { Subnet: c.Subnet };
+        if (c.IPRange) out.IPRange = c.IPRange;
+        if (c.Gateway) out.Gateway = c.Gateway;
+        if (c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length) out.AuxiliaryAddresses = c.AuxiliaryAddresses;
+        return out;
+      }),
+    },
+    Internal: net.internal,
+    Attachable: net.attachable,
+    Ingress: net.ingress,
+    ConfigFrom: { Network: net.configFrom },
+    ConfigOnly: net.configOnly,
+    Containers: containers,
+    Options: net.options,
+    Labels: net.labels,
+  };
+}

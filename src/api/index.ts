@@ -1,0 +1,17 @@
+import type { Engine } from '../engine/engine.js';
+import { Router } from './router.js';
+import { containerRoutes } from './routes/containers.js';
+import { execRoutes } from './routes/exec.js';
+import { imageRoutes } from './routes/images.js';
+import { networkRoutes } from './routes/networks.js';
+import { systemRoutes } from './routes/system.js';
+
+export function buildApi(engine: Engine): Router {
+  const router = new Router();
+  systemRoutes(router, engine);
+  networkRoutes(router, engine);
+  containerRoutes(router, engine, (id) => (engine.runtime as { logPath?: (id: string) => string }).logPath?.(id) ?? '' /* TODO(lead): add logPath to Runtime once runtime lands */);
+  execRoutes(router, engine);
+  imageRoutes(router, engine);
+  return router;
+}

@@ -1,0 +1,104 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { invalid } from '../engine/errors.js';
+
+// A small router for the Engine API. Paths may carry a version prefix (/v1.41/networks);
+// handlers see the path without it and the negotiated version in ctx.version.
+
+export const API_VERSION = '1.45';
+export const MIN_API_VERSION = '1.24';
+
+export interface Ctx {
+  req: IncomingMessage;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  version: string;
+  body<T = unknown>(): Promise<T>;
+}
+
+export type JsonHandler = (ctx: Ctx, res: ServerResponse) => Promise<unknown> | unknown;
+/**
+ * A connection taken over by a handler (attach, exec start). begin() sends the response head:
+ * 101 UPGRADED when the client asked to upgrade (it then also writes stdin on conn), else a 200
+ * streamed response. Errors thrown before begin() become ordinary JSON error responses.
+ */
+export interface Hijacked {
+  conn: Duplex;
+  upgraded: boolean;
+  begin(contentType: string): void;
+  /** Answers with a plain response instead (e.g. exec start with Detach). */
+  respond(status: number, body?: unknown): void;
+}
+export type HijackHandler = (ctx: Ctx, h: Hijacked) => Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  json?: JsonHandler;
+  hijack?: HijackHandler;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, path: string, json: JsonHandler): this {
+    this.routes.push({ method, ...compile(path), json });
+    return this;
+  }
+
+  hijack(method: string, path: string, hijack: HijackHandler): this {
+    this.routes.push({ method, ...compile(path), hijack });
+    return this;
+  }
+
+  match(method: string, rawUrl: string): { route: Route; params: Record<string, string>; version: string; query: URLSearchParams } | null | 'method' {
+    const url = new URL(rawUrl, 'http://weft');
+    let path = url.pathname;
+    let version = API_VERSION;
+    const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    if (m) {
+      version = m[1];
+      path = m[2];
+      if (compareVersions(version, MIN_API_VERSION) < 0) {
+        throw invalid(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      }
+      if (compareVersions(version, API_VERSION) > 0) {
+        throw invalid(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+      }
+    }
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const hit = route.pattern.exec(path);
+      if (!hit) continue;
+      pathMatched = true;
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
+      const params: Record<string, string> = {};
+      route.keys.forEach((k, i) => (params[k] = decodeURIComponent(hit[i + 1])));
+      return { route, params, version, query: url.searchParams };
+    }
+    return pathMatched ? 'method' : null;
+  }
+}
+
+function compile(path: string): { pattern: RegExp; keys: string[] } {
+  const keys: string[] = [];
+  // {name} matches one segment; {name*} matches the rest (image names contain slashes).
+  const source = path.replace(/\{(\w+)(\*?)\}/g, (_, key: string, rest: string) => {
+    keys.push(key);
+    return rest ? '(.+)' : '([^/]+)';
+  });
+  return { pattern: new RegExp(`^${source}/?$`), keys };
+}
+
+export function compareVersions(a: string, b: string): number {
+  const [amaj, amin] = a.split('.').map(Number);
+  const [bmaj, bmin] = b.split('.').map(Number);
+  return amaj !== bmaj ? amaj - bmaj : amin - bmin;
+}
+
+export function boolParam(q: URLSearchParams, name: string, fallback = false): boolean {
+  const v = q.get(name);
+  if (v === null) return fallback;
+  return !['', '0', 'false', 'no'].includes(v.toLowerCase());
+}

@@ -1,0 +1,132 @@
+import type { Engine } from '../../engine/engine.js';
+import { invalid } from '../../engine/errors.js';
+import { parseFilters, checkFilterKeys, matchLabels } from '../../engine/filters.js';
+import type { ContainerRecord } from '../../engine/model.js';
+import { containerInspectJson, containerListJson } from '../format/container.js';
+import { boolParam, type Router } from '../router.js';
+import { ContainerCreateSchema, parse } from '../schemas.js';
+import { Reply } from '../server.js';
+import { streamAttach } from './attach.js';
+
+export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: string) => string): void {
+  const { registry, containers } = engine;
+
+  router.add('POST', '/containers/create', async (ctx) => {
+    const body = parse(ContainerCreateSchema, await ctx.body());
+    const c = await containers.create(body as never, ctx.query.get('name') ?? undefined);
+    return new Reply(201, { Id: c.id, Warnings: [] });
+  });
+
+  router.add('GET', '/containers/json', (ctx) => {
+    const filters = parseFilters(ctx.query.get('filters'));
+    checkFilterKeys(filters, ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume']);
+    const all = boolParam(ctx.query, 'all');
+    const limit = Number(ctx.query.get('limit') ?? -1);
+    let list = registry.containers.all().filter((c) => (all || filters.has('status') || c.state.status === 'running') && matches(engine, c, filters));
+    list.sort((a, b) => (a.created < b.created ? 1 : -1));
+    if (limit > 0) list = list.slice(0, limit);
+    return list.map((c) => containerListJson(c, registry, ctx.version));
+  });
+
+  router.add('GET', '/containers/{id}/json', (ctx) => {
+    const c = registry.findContainer(ctx.params.id);
+    return containerInspectJson(c, registry, engine.opts.dataRoot, logPathOf(c.id), ctx.version);
+  });
+
+  router.add('POST', '/containers/{id}/start', async (ctx) => {
+    const started = await containers.start(ctx.params.id);
+    return new Reply(started ? 204 : 304);
+  });
+
+  router.add('POST', '/containers/{id}/stop', async (ctx) => {
+    const t = ctx.query.get('t') ?? ctx.query.get('timeout');
+    const stopped = await containers.stop(ctx.params.id, t === null ? 10 : Number(t), ctx.query.get('signal') ?? 'SIGTERM');
+    return new Reply(stopped ? 204 : 304);
+  });
+
+  router.add('POST', '/containers/{id}/restart', async (ctx) => {
+    const t = ctx.query.get('t');
+    await containers.stop(ctx.params.id, t === null ? 10 : Number(t));
+    await containers.start(ctx.params.id);
+    return new Reply(204);
+  });
+
+  router.add('POST', '/containers/{id}/kill', async (ctx) => {
+    await containers.kill(ctx.params.id, normalizeSignal(ctx.query.get('signal') ?? 'SIGKILL'));
+    return new Reply(204);
+  });
+
+  router.add('DELETE', '/containers/{id}', async (ctx) => {
+    const c = registry.findContainer(ctx.params.id);
+    await containers.remove(c.id, boolParam(ctx.query, 'force'));
+    engine.execs.forgetContainer(c.id);
+    return new Reply(204);
+  });
+
+  router.add('POST', '/containers/{id}/wait', async (ctx, res) => {
+    const c = registry.findContainer(ctx.params.id);
+    const done = containers.waitFor(c.id, ctx.query.get('condition') ?? 'not-running');
+    // Docker sends the head at once so that clients know the wait is registered.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.45' });
+    res.flushHeaders();
+    const code = await done;
+    res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n');
+  });
+
+  router.add('POST', '/containers/{id}/resize', async (ctx) => {
+    const c = registry.findContainer(ctx.params.id);
+    const h = Number(ctx.query.get('h'));
+    const w = Number(ctx.query.get('w'));
+    if (!Number.isInteger(h) || !Number.isInteger(w)) throw invalid('strconv.Atoi: parsing "": invalid syntax');
+    if (c.state.status === 'running') await engine.runtime.resize(c.id, h, w);
+    return new Reply(200);
+  });
+
+  router.add('GET', '/containers/{id}/logs', async (ctx, res) => {
+    const c = registry.findContainer(ctx.params.id);
+    const q = ctx.query;
+    const stdout = boolParam(q, 'stdout');
+    const stderr = boolParam(q, 'stderr');
+    if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+    const tail = q.get('tail');
+    const stream = engine.runtime.logs(
+      c.id,
+      {
+        follow: boolParam(q, 'follow') && c.state.status === 'running',
+        stdout,
+        stderr,
+        timestamps: boolParam(q, 'timestamps'),
+        tail: tail === null || tail === 'all' || tail === '' ? 'all' : Number(tail),
+        since: Number(q.get('since') ?? 0),
+        until: Number(q.get('until') ?? 0),
+      },
+      c.config.Tty,
+    );
+    res.writeHead(200, { 'Content-Type': c.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    stream.pipe(res);
+    res.on('close', () => stream.destroy());
+  });
+
+  router.hijack('POST', '/containers/{id}/attach', (ctx, h) => streamAttach(engine, ctx, h));
+}
+
+function normalizeSignal(sig: string): string {
+  if (/^\d+$/.test(sig)) return sig;
+  return sig.toUpperCase().startsWith('SIG') ? sig.toUpperCase() : `SIG${sig.toUpperCase()}`;
+}
+
+function matches(engine: Engine, c: ContainerRecord, f: Map<string, string[]>): boolean {
+  const any = (key: string, pred: (v: string) => boolean) => !f.has(key) || f.get(key)!.some(pred);
+  return (
+    any('status', (v) => v === c.state.status) &&
+    any('id', (v) => c.id.startsWith(v)) &&
+    any('name', (v) => new RegExp(v).test(`/${c.name}`)) &&
+    any('exited', (v) => c.state.status === 'exited' && c.state.exitCode === Number(v)) &&
+    any('ancestor', (v) => c.config.Image === v || c.imageId === v || `${c.config.Image}:latest` === v) &&
+    any('network', (v) => {
+      const net = engine.registry.lookupNetwork(v);
+      return Boolean(net && c.networks.some((a) => a.networkId === net.id));
+    }) &&
+    matchLabels(f.get('label'), c.config.Labels ?? {})
+  );
+}

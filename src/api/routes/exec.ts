@@ -1,0 +1,60 @@
+import type { Engine } from '../../engine/engine.js';
+import { invalid } from '../../engine/errors.js';
+import type { Router } from '../router.js';
+import { ExecCreateSchema, ExecStartSchema, parse } from '../schemas.js';
+import { Reply } from '../server.js';
+import { splice } from './attach.js';
+
+export function execRoutes(router: Router, engine: Engine): void {
+  const { execs } = engine;
+
+  router.add('POST', '/containers/{id}/exec', async (ctx) => {
+    const body = parse(ExecCreateSchema, await ctx.body());
+    const inst = execs.create(ctx.params.id, body);
+    return new Reply(201, { Id: inst.id });
+  });
+
+  router.hijack('POST', '/exec/{id}/start', async (ctx, h) => {
+    const body = parse(ExecStartSchema, await ctx.body());
+    const inst = execs.get(ctx.params.id);
+    const started = await execs.start(inst.id, body.Tty);
+    const session = started.session!;
+    if (body.Detach) {
+      session.input.end();
+      session.output.resume();
+      h.respond(200);
+      return;
+    }
+    h.begin(body.Tty ?? inst.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    const wantStdin = Boolean(inst.config.AttachStdin) && h.upgraded;
+    if (!wantStdin) session.input.end();
+    splice(h.conn, session.output, wantStdin ? session.input : null, () => undefined);
+  });
+
+  router.add('GET', '/exec/{id}/json', (ctx) => {
+    const inst = execs.get(ctx.params.id);
+    const cfg = inst.config;
+    return {
+      CanRemove: false,
+      ContainerID: inst.containerId,
+      DetachKeys: cfg.DetachKeys ?? '',
+      ExitCode: inst.exitCode,
+      ID: inst.id,
+      OpenStderr: Boolean(cfg.AttachStderr),
+      OpenStdin: Boolean(cfg.AttachStdin),
+      OpenStdout: Boolean(cfg.AttachStdout),
+      ProcessConfig: { arguments: cfg.Cmd.slice(1), entrypoint: cfg.Cmd[0], privileged: Boolean(cfg.Privileged), tty: Boolean(cfg.Tty), user: cfg.User ?? '' },
+      Running: inst.running,
+      Pid: inst.pid,
+    };
+  });
+
+  router.add('POST', '/exec/{id}/resize', (ctx) => {
+    const inst = execs.get(ctx.params.id);
+    const h = Number(ctx.query.get('h'));
+    const w = Number(ctx.query.get('w'));
+    if (!Number.isInteger(h) || !Number.isInteger(w)) throw invalid('strconv.Atoi: parsing "": invalid syntax');
+    inst.session?.resize(h, w);
+    return new Reply(201);
+  });
+}

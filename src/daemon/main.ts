@@ -1,0 +1,93 @@
+import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, destination } from 'pino';
+import { buildApi } from '../api/index.js';
+import { createApiServer } from '../api/server.js';
+import { BridgeDriver } from '../drivers/bridge/index.js';
+import { HostDriver } from '../drivers/host/index.js';
+import { NullDriver } from '../drivers/null/index.js';
+import { Engine } from '../engine/engine.js';
+import { Kernel } from '../kernel/kernel.js';
+import { ConmonRuntime } from '../runtime/conmon.js';
+import { ImageStore } from '../runtime/images.js';
+import { parseDaemonArgs, type DaemonConfig } from './config.js';
+import { readHostRoutes } from './hostRoutes.js';
+
+// weftd: reads its configuration, reconciles the kernel with the store, then serves the
+// Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
+
+export async function runDaemon(config: DaemonConfig): Promise<() => Promise<void>> {
+  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, destination(2));
+  const kernel = new Kernel();
+  let hostRoutes = await readHostRoutes(kernel);
+  const engine = new Engine({
+    dataRoot: config.dataRoot,
+    execRoot: config.execRoot,
+    defaultBridge: {
+      bridgeName: config.bridge,
+      bip: config.bip,
+      fixedCidr: config.fixedCidr,
+      mtu: config.mtu,
+      icc: config.icc,
+      ipMasq: config.ipMasq,
+      enableIPv6: config.ipv6,
+      fixedCidrV6: config.fixedCidrV6,
+    },
+    defaultAddressPools: config.defaultAddressPools,
+    dns: config.dns,
+    kernel,
+    drivers: [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver()],
+    makeRuntime: (db) => {
+      const images = new ImageStore(db, config.dataRoot);
+      return { images, runtime: new ConmonRuntime({ execRoot: config.execRoot, dataRoot: config.dataRoot, images, logger: log }) };
+    },
+    hostRoutes: () => hostRoutes,
+    log,
+  });
+  if (config.imageSeedDir && existsSync(config.imageSeedDir)) await engine.images.seed(config.imageSeedDir);
+  await engine.start();
+  // Host routes change rarely; refreshing them off the request path keeps network create fast.
+  const routeTimer = setInterval(() => {
+    void readHostRoutes(kernel).then((r) => (hostRoutes = r), () => undefined);
+  }, 5000);
+  routeTimer.unref();
+
+  const server = createApiServer(buildApi(engine), log);
+  const socketPath = config.host.replace(/^unix:\/\//, '');
+  mkdirSync(dirname(socketPath), { recursive: true });
+  if (existsSync(socketPath)) unlinkSync(socketPath);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o660);
+  log.info({ socket: socketPath, dataRoot: config.dataRoot, execRoot: config.execRoot }, 'weftd listening');
+
+  return async () => {
+    clearInterval(routeTimer);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    engine.registry.db.close();
+  };
+}
+
+async function main(): Promise<void> {
+  let config: DaemonConfig;
+  try {
+    config = parseDaemonArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`weftd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const stop = await runDaemon(config);
+  const shutdown = () => {
+    void stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`weftd: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(1);
+});

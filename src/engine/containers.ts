@@ -1,0 +1,239 @@
+import type { Logger } from 'pino';
+import { hostname } from 'node:os';
+import type { ImageStore } from '../runtime/images.js';
+import type { Runtime } from '../runtime/types.js';
+import { conflict, invalid, notFound, WeftError } from './errors.js';
+import { fileMounts, hostResolvers, writeContainerFiles, type ResolvInput } from './containerFiles.js';
+import { newId } from './ids.js';
+import type { Serial } from './lock.js';
+import type { ContainerConfig, ContainerRecord } from './model.js';
+import { ZERO_TIME } from './model.js';
+import { generateName, VALID_CONTAINER_NAME } from './names.js';
+import type { Registry } from './registry.js';
+import type { SandboxService } from './sandbox.js';
+import { nowRfc3339Nano } from './time.js';
+import { buildAttachments, type EndpointSettings } from './attachments.js';
+
+export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
+  Image: string;
+  HostConfig?: Record<string, unknown> & { NetworkMode?: string; AutoRemove?: boolean; Dns?: string[]; DnsSearch?: string[]; DnsOptions?: string[] };
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings | null> | null } | null;
+}
+
+export interface ContainerDeps {
+  registry: Registry;
+  runtime: Runtime;
+  images: ImageStore;
+  sandboxes: SandboxService;
+  serial: Serial;
+  dataRoot: string;
+  dns: string[]; // daemon-wide --dns
+  log: Logger;
+  /** Hook for name resolution and files that depend on network membership (DNS issue). */
+  resolvFor: (c: ContainerRecord) => ResolvInput | null;
+}
+
+type Waiter = { condition: string; resolve: (code: number) => void };
+
+export class ContainerService {
+  private readonly waiters = new Map<string, Waiter[]>();
+
+  constructor(private readonly deps: ContainerDeps) {
+    deps.runtime.on('exit', (id: string, code: number) => {
+      void this.onExit(id, code);
+    });
+  }
+
+  async create(req: ContainerCreateRequest, requestedName: string | undefined): Promise<ContainerRecord> {
+    const { registry, images } = this.deps;
+    if (!req.Image) throw invalid('Config cannot be empty in order to create a container');
+    const image = images.resolve(req.Image);
+    let name = requestedName ?? '';
+    if (name) {
+      if (!VALID_CONTAINER_NAME.test(name)) throw invalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+      const owner = registry.containers.all().find((c) => c.name === name);
+      if (owner) {
+        throw conflict(`Conflict. The container name "/${name}" is already in use by container "${owner.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      }
+    } else {
+      name = generateName((n) => registry.containers.all().some((c) => c.name === n));
+    }
+    const hostConfig = req.HostConfig ?? {};
+    const { networkMode, attachments } = buildAttachments(registry, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig ?? null);
+    const imageConfig = images.inspect(image.Id).Config ?? {};
+    const id = newId();
+    const config: ContainerConfig = {
+      Hostname: req.Hostname || (networkMode === 'host' ? '' : id.slice(0, 12)),
+      Domainname: req.Domainname ?? '',
+      User: req.User ?? '',
+      AttachStdin: Boolean(req.AttachStdin),
+      AttachStdout: req.AttachStdout ?? true,
+      AttachStderr: req.AttachStderr ?? true,
+      ExposedPorts: req.ExposedPorts ?? null,
+      Tty: Boolean(req.Tty),
+      OpenStdin: Boolean(req.OpenStdin),
+      StdinOnce: Boolean(req.StdinOnce),
+      Env: [...(imageConfig.Env ?? []), ...(req.Env ?? [])],
+      Cmd: req.Cmd ?? (req.Entrypoint ? null : (imageConfig.Cmd ?? null)),
+      Image: req.Image,
+      Volumes: null,
+      WorkingDir: req.WorkingDir ?? '',
+      Entrypoint: req.Entrypoint ?? imageConfig.Entrypoint ?? null,
+      Labels: req.Labels ?? {},
+    };
+    const args = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+    if (args.length === 0) throw invalid('No command specified');
+    const c: ContainerRecord = {
+      id,
+      name,
+      created: nowRfc3339Nano(),
+      imageId: image.Id,
+      config,
+      hostConfig: { ...hostConfig, NetworkMode: hostConfig.NetworkMode || 'default' },
+      networkMode,
+      networks: attachments,
+      state: { status: 'created', pid: 0, exitCode: 0, startedAt: ZERO_TIME, finishedAt: ZERO_TIME, error: '' },
+      netnsPath: '',
+      restartCount: 0,
+    };
+    registry.containers.put(c);
+    try {
+      await this.deps.runtime.create({
+        id,
+        name,
+        imageId: image.Id,
+        args,
+        env: config.Env,
+        cwd: config.WorkingDir || '/',
+        user: config.User,
+        tty: config.Tty,
+        openStdin: config.OpenStdin,
+        hostname: config.Hostname || hostname(),
+        netns: networkMode === 'host' ? 'host' : this.deps.sandboxes.netnsPathFor(c),
+        files: networkMode === 'host' ? {} : fileMounts(this.deps.dataRoot, id),
+      });
+    } catch (err) {
+      registry.containers.delete(id);
+      throw err;
+    }
+    this.deps.log.info({ container: name, id }, 'container created');
+    return c;
+  }
+
+  /** Returns false when the container was already running (Docker answers 304). */
+  start(ref: string): Promise<boolean> {
+    return this.deps.serial.run(async () => {
+      const c = this.deps.registry.findContainer(ref);
+      if (c.state.status === 'running') return false;
+      await this.deps.sandboxes.setUp(c);
+      try {
+        this.writeFiles(c);
+        const st = await this.deps.runtime.start(c.id);
+        c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
+        this.deps.registry.containers.put(c);
+      } catch (err) {
+        await this.deps.sandboxes.tearDown(c);
+        c.state = { ...c.state, status: c.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: String((err as Error).message ?? err), exitCode: 128 };
+        this.deps.registry.containers.put(c);
+        throw err;
+      }
+      return true;
+    });
+  }
+
+  writeFiles(c: ContainerRecord): void {
+    if (c.networkMode === 'host') return;
+    const base = this.deps.resolvFor(c) ?? hostResolvers();
+    const hc = c.hostConfig as { Dns?: string[]; DnsSearch?: string[]; DnsOptions?: string[] };
+    const resolv: ResolvInput = {
+      nameservers: hc.Dns?.length ? hc.Dns : this.deps.dns.length ? this.deps.dns : base.nameservers,
+      search: hc.DnsSearch?.length ? hc.DnsSearch : base.search,
+      options: hc.DnsOptions?.length ? hc.DnsOptions : base.options,
+    };
+    writeContainerFiles(this.deps.dataRoot, c, this.deps.registry.endpointsOfContainer(c.id), this.deps.registry.networks.byId, resolv, []);
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const c = this.deps.registry.findContainer(ref);
+    if (c.state.status !== 'running') throw conflict(`Container ${c.id} is not running`);
+    await this.deps.runtime.kill(c.id, signal);
+  }
+
+  /** Returns false when it was not running (Docker answers 304). */
+  async stop(ref: string, timeoutSeconds = 10, signal = 'SIGTERM'): Promise<boolean> {
+    const c = this.deps.registry.findContainer(ref);
+    if (c.state.status !== 'running') return false;
+    const exited = this.waitFor(c.id, 'not-running');
+    await this.deps.runtime.kill(c.id, signal).catch(() => undefined);
+    const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
+    if (timedOut) {
+      await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
+      await exited;
+    }
+    return true;
+  }
+
+  async remove(ref: string, force: boolean): Promise<void> {
+    const c = this.deps.registry.findContainer(ref);
+    if (c.state.status === 'running') {
+      if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
+      const exited = this.waitFor(c.id, 'not-running');
+      await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
+      await exited;
+    }
+    await this.deps.serial.run(async () => {
+      if (!this.deps.registry.containers.byId.has(c.id)) return;
+      await this.deps.sandboxes.tearDown(c);
+      await this.deps.runtime.remove(c.id);
+      this.deps.registry.containers.delete(c.id);
+    });
+    this.resolveWaiters(c.id, 'removed', c.state.exitCode);
+    this.deps.log.info({ container: c.name, id: c.id }, 'container removed');
+  }
+
+  /** Resolves with the exit code once the condition holds (Docker's /wait conditions). */
+  waitFor(id: string, condition: string): Promise<number> {
+    const c = this.deps.registry.containers.byId.get(id);
+    if (!c) return Promise.reject(notFound(`No such container: ${id}`));
+    if (!['not-running', 'next-exit', 'removed', ''].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
+    const cond = condition || 'not-running';
+    if (cond === 'not-running' && c.state.status !== 'running') return Promise.resolve(c.state.exitCode);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ condition: cond, resolve });
+      this.waiters.set(id, list);
+    });
+  }
+
+  private resolveWaiters(id: string, event: 'exit' | 'removed', code: number): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    const keep = list.filter((w) => {
+      const fires = event === 'removed' || w.condition !== 'removed';
+      if (fires) w.resolve(code);
+      return !fires;
+    });
+    if (keep.length) this.waiters.set(id, keep);
+    else this.waiters.delete(id);
+  }
+
+  /** The runtime saw the main process end: record it, free the network, honour --rm. */
+  async onExit(id: string, code: number): Promise<void> {
+    await this.deps.serial.run(async () => {
+      const c = this.deps.registry.containers.byId.get(id);
+      if (!c || c.state.status !== 'running') return;
+      c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: nowRfc3339Nano() };
+      this.deps.registry.containers.put(c);
+      await this.deps.sandboxes.tearDown(c);
+    });
+    this.resolveWaiters(id, 'exit', code);
+    const c = this.deps.registry.containers.byId.get(id);
+    if (c && c.hostConfig.AutoRemove) await this.remove(id, true).catch((err: WeftError) => this.deps.log.warn({ err: err.message }, 'auto-remove failed'));
+  }
+
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,88 @@
+import type { Db } from '../store/db.js';
+import { DocTable } from '../store/db.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from './model.js';
+import { invalid, notFound } from './errors.js';
+
+// The engine's records: in memory for reads (the API and DNS never wait on the database),
+// written through to SQLite first on every change.
+
+class Collection<T extends { id: string }> {
+  readonly byId = new Map<string, T>();
+  constructor(private readonly table: DocTable<T>) {
+    for (const doc of table.all()) this.byId.set(doc.id, doc);
+  }
+  put(doc: T): void {
+    this.table.put(doc);
+    this.byId.set(doc.id, doc);
+  }
+  delete(id: string): void {
+    this.table.delete(id);
+    this.byId.delete(id);
+  }
+  all(): T[] {
+    return [...this.byId.values()];
+  }
+}
+
+export class Registry {
+  readonly networks: Collection<NetworkRecord>;
+  readonly containers: Collection<ContainerRecord>;
+  readonly endpoints: Collection<EndpointRecord>;
+
+  constructor(readonly db: Db) {
+    this.networks = new Collection(new DocTable<NetworkRecord>(db, 'networks'));
+    this.containers = new Collection(new DocTable<ContainerRecord>(db, 'containers'));
+    this.endpoints = new Collection(new DocTable<EndpointRecord>(db, 'endpoints'));
+  }
+
+  /** Runs several writes as one SQLite transaction. */
+  atomically<R>(fn: () => R): R {
+    return this.db.transaction(fn)();
+  }
+
+  /** Docker's lookup order: full ID, then exact name, then unique ID prefix. */
+  findNetwork(ref: string): NetworkRecord {
+    const found = this.lookupNetwork(ref);
+    if (!found) throw notFound(`network ${ref} not found`);
+    return found;
+  }
+
+  lookupNetwork(ref: string): NetworkRecord | undefined {
+    const byId = this.networks.byId.get(ref);
+    if (byId) return byId;
+    const all = this.networks.all();
+    const byName = all.find((n) => n.name === ref);
+    if (byName) return byName;
+    if (!ref) return undefined;
+    const prefixed = all.filter((n) => n.id.startsWith(ref));
+    if (prefixed.length > 1) throw invalid(`network ${ref} is ambiguous (${prefixed.length} matches found based on ID prefix)`);
+    return prefixed[0];
+  }
+
+  findContainer(ref: string): ContainerRecord {
+    const found = this.lookupContainer(ref);
+    if (!found) throw notFound(`No such container: ${ref}`);
+    return found;
+  }
+
+  lookupContainer(ref: string): ContainerRecord | undefined {
+    const byId = this.containers.byId.get(ref);
+    if (byId) return byId;
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const all = this.containers.all();
+    const byName = all.find((c) => c.name === name);
+    if (byName) return byName;
+    if (!ref) return undefined;
+    const prefixed = all.filter((c) => c.id.startsWith(ref));
+    if (prefixed.length > 1) throw invalid(`multiple IDs found with provided prefix: ${ref}`);
+    return prefixed[0];
+  }
+
+  endpointsOfNetwork(networkId: string): EndpointRecord[] {
+    return this.endpoints.all().filter((e) => e.networkId === networkId);
+  }
+
+  endpointsOfContainer(containerId: string): EndpointRecord[] {
+    return this.endpoints.all().filter((e) => e.containerId === containerId);
+  }
+}
