@@ -10,7 +10,7 @@ export function buildApi(engine: Engine): Router {
   const router = new Router();
   systemRoutes(router, engine);
   networkRoutes(router, engine);
-  containerRoutes(router, engine, (id) => (engine.runtime as { logPath?: (id: string) => string }).logPath?.(id) ?? '' /* TODO(lead): add logPath to Runtime once runtime lands */);
+  containerRoutes(router, engine, (id) => engine.runtime.logPath(id));
   execRoutes(router, engine);
   imageRoutes(router, engine);
   return router;

@@ -86,6 +86,8 @@ export interface Runtime extends EventEmitter {
   logs(id: string, opts: LogOptions, tty: boolean): Readable;
   /** Removes bundle, rootfs mount and logs. The container must not be running. */
   remove(id: string): Promise<void>;
+  /** Where the container's log file lives (reported by inspect as LogPath). */
+  logPath(id: string): string;
   /** Called at daemon start: re-attach exit watching for containers still running. */
   recover(ids: string[]): Promise<void>;
 }

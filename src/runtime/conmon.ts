@@ -1,0 +1,226 @@
+// ConmonRuntime: containers run by runc under conmon (one conmon per container, detached from the
+// daemon like Podman's), so they outlive a daemon restart. All state is in files (see state.ts).
+import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
+import type { AttachOptions, AttachSession, ContainerStatus, ExecSession, ExecSpec, LogOptions, Runtime, RunSpec } from './types.js';
+import type { ImageStore } from './images.js';
+import { buildOciSpec, resolveUser } from './oci-spec.js';
+import { Paths, aliveAs, loadSpec, readInt, readStatus } from './state.js';
+import { mountOverlay, unmount } from './overlay.js';
+import { ExitWatcher } from './exits.js';
+import { AttachBridge } from './attach.js';
+import { runcExecArgs, startExec } from './exec.js';
+import { logStream } from './logs.js';
+import { launchConmon } from './launch.js';
+import { conflict, systemError } from '../engine/errors.js';
+
+const run = promisify(execFile);
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface ConmonRuntimeOptions {
+  execRoot: string;
+  dataRoot: string;
+  images: ImageStore;
+  logger?: Logger;
+  conmonPath?: string;
+  runcPath?: string;
+}
+
+/** Milliseconds spent in each phase of the last start(). */
+export interface StartTimings {
+  mount: number;
+  conmonCreate: number;
+  attach: number;
+  runcStart: number;
+  total: number;
+}
+
+export class ConmonRuntime extends EventEmitter implements Runtime {
+  readonly paths: Paths;
+  private readonly exits: ExitWatcher;
+  private readonly pending = new Map<string, Set<AttachBridge>>();
+  lastStartTimings: StartTimings | null = null;
+
+  constructor(private readonly opts: ConmonRuntimeOptions) {
+    super();
+    this.paths = new Paths(opts.execRoot, opts.dataRoot);
+    for (const d of [this.paths.runcRoot, this.paths.exitDir, join(opts.execRoot, 'containers'), join(opts.dataRoot, 'containers')]) {
+      mkdirSync(d, { recursive: true });
+    }
+    this.exits = new ExitWatcher(this.paths, (id, code) => this.emit('exit', id, code));
+  }
+
+  private get runc(): string {
+    return this.opts.runcPath ?? '/usr/sbin/runc';
+  }
+
+  private async runcCmd(...args: string[]): Promise<string> {
+    const { stdout } = await run(this.runc, ['--root', this.paths.runcRoot, ...args]);
+    return stdout;
+  }
+
+  /** Bundle dir + config.json + overlay rootfs, (re)built from the saved spec (exec-root may be a fresh tmpfs). */
+  private async prepareBundle(spec: RunSpec): Promise<void> {
+    const bundle = this.paths.bundle(spec.id);
+    mkdirSync(bundle, { recursive: true });
+    await mountOverlay(this.opts.images.rootfs(spec.imageId), this.paths.layer(spec.id), this.paths.rootfs(spec.id));
+    const rootfs = this.paths.rootfs(spec.id);
+    const read = (f: string) => (existsSync(join(rootfs, f)) ? readFileSync(join(rootfs, f), 'utf8') : '');
+    const user = resolveUser(spec.user, read('etc/passwd'), read('etc/group'));
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(buildOciSpec(spec, rootfs, user), null, 1));
+  }
+
+  async create(spec: RunSpec): Promise<void> {
+    this.opts.images.rootfs(spec.imageId); // throws for unknown images via config() below
+    this.opts.images.config(spec.imageId);
+    mkdirSync(this.paths.layer(spec.id), { recursive: true });
+    writeFileSync(this.paths.specFile(spec.id), JSON.stringify(spec));
+    try {
+      await this.prepareBundle(spec);
+    } catch (err) {
+      await this.remove(spec.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async start(id: string): Promise<ContainerStatus> {
+    const t0 = performance.now();
+    const spec = loadSpec(this.paths, id);
+    const st = readStatus(this.paths, id);
+    if (st.running) return st;
+    await this.prepareBundle(spec);
+    const t1 = performance.now();
+    // A previous run leaves a stopped runc container and exit markers behind.
+    await this.runcCmd('delete', '--force', id).catch(() => undefined);
+    for (const f of [this.paths.exitFile(id), this.paths.reportedFile(id), this.paths.pidfile(id), this.paths.startedFile(id)]) {
+      rmSync(f, { force: true });
+    }
+    await launchConmon({
+      conmon: this.opts.conmonPath ?? '/usr/bin/conmon',
+      runc: this.runc,
+      paths: this.paths,
+      spec,
+    });
+    const t2 = performance.now();
+    writeFileSync(this.paths.startedFile(id), '');
+    this.exits.add(id);
+    const waiting = [...(this.pending.get(id) ?? [])];
+    this.pending.delete(id);
+    await Promise.all(waiting.map((a) => a.connect(this.paths.bundle(id)).catch((err) => this.opts.logger?.warn({ err, id }, 'attach failed'))));
+    const t3 = performance.now();
+    try {
+      await this.runcCmd('start', id);
+    } catch (err) {
+      const msg = ((err as { stderr?: string }).stderr ?? String(err)).trim();
+      await this.runcCmd('delete', '--force', id).catch(() => undefined);
+      throw systemError(`failed to start container ${id}: ${msg}`);
+    }
+    const t4 = performance.now();
+    this.lastStartTimings = { mount: t1 - t0, conmonCreate: t2 - t1, attach: t3 - t2, runcStart: t4 - t3, total: t4 - t0 };
+    this.opts.logger?.debug({ id, timings: this.lastStartTimings }, 'container started');
+    return readStatus(this.paths, id);
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    const st = readStatus(this.paths, id);
+    if (!st.running) throw conflict(`Container ${id} is not running`);
+    const sig = /^\d+$/.test(signal) ? signal : signal.toUpperCase().replace(/^SIG/, '');
+    try {
+      await this.runcCmd('kill', id, sig);
+    } catch (err) {
+      const msg = ((err as { stderr?: string }).stderr ?? String(err)).trim();
+      if (/not running|does not exist/.test(msg)) throw conflict(`Container ${id} is not running`);
+      throw systemError(`Cannot kill container: ${id}: ${msg}`);
+    }
+  }
+
+  async status(id: string): Promise<ContainerStatus> {
+    return readStatus(this.paths, id);
+  }
+
+  async attach(id: string, opts: AttachOptions): Promise<AttachSession> {
+    const spec = loadSpec(this.paths, id);
+    const running = readStatus(this.paths, id).running;
+    let bridge: AttachBridge;
+    const forget = () => this.pending.get(id)?.delete(bridge);
+    bridge = new AttachBridge(opts, spec.tty, forget);
+    if (running) {
+      await bridge.connect(this.paths.bundle(id));
+    } else {
+      // Not started yet (docker run -a / start -a): connected by start() before `runc start`.
+      if (!this.pending.has(id)) this.pending.set(id, new Set());
+      this.pending.get(id)!.add(bridge);
+    }
+    return bridge;
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    let fd: number;
+    try {
+      fd = openSync(join(this.paths.bundle(id), 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      throw conflict(`Container ${id} is not running`);
+    }
+    try {
+      writeSync(fd, `1 ${height} ${width}\n`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async exec(id: string, spec: ExecSpec): Promise<ExecSession> {
+    if (!readStatus(this.paths, id).running) throw conflict(`Container ${id} is not running`);
+    const rootfs = this.paths.rootfs(id);
+    const read = (f: string) => (existsSync(join(rootfs, f)) ? readFileSync(join(rootfs, f), 'utf8') : '');
+    const user = resolveUser(spec.user || loadSpec(this.paths, id).user, read('etc/passwd'), read('etc/group'));
+    return startExec(runcExecArgs(this.paths.runcRoot, id, spec, user), spec);
+  }
+
+  logs(id: string, opts: LogOptions, tty: boolean): Readable {
+    return logStream(this.paths.log(id), opts, tty, () => {
+      try {
+        return readStatus(this.paths, id).running;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    this.exits.forget(id);
+    for (const a of this.pending.get(id) ?? []) a.close();
+    this.pending.delete(id);
+    await this.runcCmd('delete', '--force', id).catch(() => undefined);
+    const conmon = readInt(this.paths.conmonPidfile(id));
+    if (conmon && aliveAs(conmon, 'conmon', id)) process.kill(conmon, 'SIGKILL');
+    await unmount(this.paths.rootfs(id));
+    rmSync(this.paths.bundle(id), { recursive: true, force: true });
+    rmSync(this.paths.exitFile(id), { force: true });
+    rmSync(this.paths.layer(id), { recursive: true, force: true });
+  }
+
+  logPath(id: string): string {
+    return this.paths.log(id);
+  }
+
+  async recover(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      if (!existsSync(this.paths.specFile(id))) continue;
+      this.exits.add(id);
+      this.exits.check(id, true);
+    }
+  }
+
+  /** Stops exit watching (containers keep running). */
+  close(): void {
+    this.exits.close();
+  }
+}
