@@ -84,6 +84,7 @@ export function createApiServer(router: Router, log: Logger): Server {
       else sendJson(res, 200, result);
     } catch (err) {
       if (!(err instanceof WeftError)) log.error({ err, url: req.url }, 'request failed');
+      else log.debug({ url: req.url, status: err.status, message: err.message }, 'request refused');
       if (res.headersSent) {
         res.destroy();
         return;

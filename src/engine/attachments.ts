@@ -50,7 +50,7 @@ export function buildAttachments(
   const settingsFor = (net: NetworkRecord) => endpoints?.[net.name] ?? endpoints?.[net.id] ?? endpoints?.[mode] ?? null;
   const attachments = [attachmentFor(primary, settingsFor(primary))];
   for (const [key, settings] of Object.entries(endpoints ?? {})) {
-    const net = registry.findNetwork(key);
+    const net = registry.findNetwork(resolveMode(key));
     if (net.id === primary.id) continue;
     if (primary.driver === 'host' || net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
     if (primary.driver === 'null' || net.driver === 'null') throw invalid(ERR_NONE_NETWORK);

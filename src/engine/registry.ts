@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Db } from '../store/db.js';
 import { DocTable } from '../store/db.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from './model.js';
@@ -6,18 +7,26 @@ import { invalid, notFound } from './errors.js';
 // The engine's records: in memory for reads (the API and DNS never wait on the database),
 // written through to SQLite first on every change.
 
-class Collection<T extends { id: string }> {
+/**
+ * Emits ('put', doc) and ('delete', doc) after each change, so indexes kept elsewhere (the DNS
+ * table, later `docker events`) follow the records without scanning them.
+ */
+class Collection<T extends { id: string }> extends EventEmitter {
   readonly byId = new Map<string, T>();
   constructor(private readonly table: DocTable<T>) {
+    super();
     for (const doc of table.all()) this.byId.set(doc.id, doc);
   }
   put(doc: T): void {
     this.table.put(doc);
     this.byId.set(doc.id, doc);
+    this.emit('put', doc);
   }
   delete(id: string): void {
+    const doc = this.byId.get(id);
     this.table.delete(id);
     this.byId.delete(id);
+    if (doc) this.emit('delete', doc);
   }
   all(): T[] {
     return [...this.byId.values()];

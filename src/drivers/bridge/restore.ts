@@ -1,0 +1,112 @@
+import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
+import { systemError } from '../../engine/errors.js';
+import { combineErrors } from '../../kernel/exec.js';
+import { fullTableScript } from '../../kernel/nft.js';
+import type { BridgeDriver } from './bridge.js';
+import { bridgeUpLines, vethName } from './commands.js';
+import { configOf, nftNetworkOf, type BridgeConfig } from './options.js';
+
+// Daemon start: make the kernel match the records.
+//  1. sysctls, then the whole nft table rebuilt from the records in ONE transaction;
+//  2. one `ip -json -d link show` to see what exists, then ONE ip batch that deletes orphans
+//     (weft-looking br-<12 hex> bridges and veth<7 hex> interfaces no record explains),
+//     re-creates missing bridges, re-asserts address/mtu/up on existing ones and re-enslaves
+//     surviving veths (a re-created bridge has lost its ports);
+//  3. endpoints whose host veth is gone are joined again (their sandbox must still exist).
+// It keeps going past failures and reports them all at the end.
+
+const WEFT_BRIDGE = /^br-[0-9a-f]{12}$/;
+const WEFT_VETH = /^veth[0-9a-f]{7}$/;
+
+interface Wanted {
+  net: NetworkRecord;
+  cfg: BridgeConfig;
+  ep: EndpointRecord;
+  netnsPath: string;
+}
+
+interface LinkInfo {
+  ifname: string;
+  master?: string;
+  linkinfo?: { info_kind?: string };
+}
+
+export async function restoreBridges(
+  driver: BridgeDriver,
+  nets: NetworkRecord[],
+  endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>,
+): Promise<void> {
+  const kernel = driver.kernel;
+  const errors: unknown[] = [];
+  const attempt = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  };
+
+  const configs = new Map<string, BridgeConfig>();
+  for (const net of nets) {
+    const cfg = configOf(net);
+    if (cfg) configs.set(net.id, cfg);
+  }
+  await attempt(() => driver.setSysctls());
+  await attempt(async () => {
+    await kernel.nftApply(fullTableScript(nets.filter((n) => configs.has(n.id)).map((n) => nftNetworkOf(n, configs.get(n.id)!))));
+    driver.markInitialized();
+  });
+  for (const net of nets) if (net.enableIPv6) await attempt(() => kernel.sysctls({ 'net.ipv6.conf.all.forwarding': '1' }));
+
+  let links: LinkInfo[] = [];
+  await attempt(async () => {
+    links = await kernel.ipJson<LinkInfo[]>(['-details', 'link', 'show']);
+  });
+  const present = new Map(links.map((l) => [l.ifname, l]));
+  const wantedBridges = new Set([...configs.values()].map((c) => c.bridgeName));
+  const wantedVeths = new Map<string, Wanted>();
+  for (const list of endpoints.values()) {
+    for (const { ep, netnsPath } of list) {
+      const net = nets.find((n) => n.id === ep.networkId);
+      const cfg = net && configs.get(net.id);
+      if (net && cfg) wantedVeths.set(vethName(ep), { net, cfg, ep, netnsPath });
+    }
+  }
+
+  const lines: string[] = [];
+  for (const l of links) {
+    const kind = l.linkinfo?.info_kind;
+    if (kind === 'bridge' && WEFT_BRIDGE.test(l.ifname) && !wantedBridges.has(l.ifname)) lines.push(`link del ${l.ifname}`);
+    // A veth is ours when it hangs off a weft bridge or off none (its bridge was deleted).
+    const ours = !l.master || wantedBridges.has(l.master) || WEFT_BRIDGE.test(l.master);
+    if (kind === 'veth' && WEFT_VETH.test(l.ifname) && ours && !wantedVeths.has(l.ifname)) lines.push(`link del ${l.ifname}`);
+  }
+  for (const net of nets) {
+    const cfg = configs.get(net.id);
+    if (!cfg) continue;
+    const exists = present.get(cfg.bridgeName)?.linkinfo?.info_kind === 'bridge';
+    lines.push(...bridgeUpLines(net, cfg, !exists));
+  }
+  const rejoin: Wanted[] = [];
+  for (const [veth, w] of wantedVeths) {
+    if (present.has(veth)) lines.push(`link set ${veth} master ${w.cfg.bridgeName} up`);
+    else rejoin.push(w);
+  }
+  await attempt(async () => {
+    const failures = await kernel.ipBatch(lines, { force: true });
+    if (failures.length) throw systemError(`restore: ${failures.map((f) => `"${f.command}": ${f.error}`).join('; ')}`);
+  });
+
+  for (const w of rejoin) {
+    await attempt(async () => {
+      if (!(await kernel.netnsExists(w.netnsPath))) throw systemError(`restore endpoint ${w.ep.id}: sandbox ${w.netnsPath} is gone`);
+      // Only this endpoint can say whether it provided the default route: give it back if the
+      // sandbox has none now (its route went away with the interface).
+      const routes = await kernel.ipJson<unknown[]>(['route', 'show', 'default'], { netns: w.netnsPath });
+      const defaultRoute = !w.net.internal && routes.length === 0;
+      await driver.join(w.net, w.ep, w.netnsPath, { defaultRoute });
+    });
+  }
+  const err = combineErrors('restore bridge networks', errors);
+  if (err) throw err;
+}
