@@ -115,7 +115,9 @@ export class Engine {
           registry.endpointsOfNetwork(net.id).map((ep) => ({ ep, netnsPath: registry.containers.byId.get(ep.containerId)?.netnsPath ?? '' })),
         );
       }
-      await driver.restore(nets, eps);
+      // A driver that cannot restore everything must not keep the daemon down: what it could not
+      // mend is logged, and the rest of the kernel state is in place.
+      await driver.restore(nets, eps).catch((err: unknown) => this.opts.log.error({ driver: driver.name, err: String(err) }, 'restore incomplete'));
     }
   }
 

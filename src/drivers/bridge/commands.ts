@@ -30,7 +30,7 @@ export function bridgeUpLines(net: NetworkRecord, cfg: BridgeConfig, create = tr
   const lines = create ? [`link add ${br} type bridge`] : [];
   lines.push(`link set ${br} address ${macFromNetworkId(net.id)} mtu ${cfg.mtu} up`);
   const gw = gatewayCidrs(net);
-  for (const a of gw.v4) lines.push(`addr replace ${a} dev ${br}`);
+  for (const a of gw.v4) lines.push(`addr replace ${a} brd + dev ${br}`);
   for (const a of gw.v6) lines.push(`addr replace ${a} dev ${br} nodad`);
   return lines;
 }
@@ -52,7 +52,7 @@ export function joinHostLines(cfg: BridgeConfig, ep: EndpointRecord, netnsPath: 
 export function joinSandboxLines(ep: EndpointRecord, defaultRoute: boolean): string[] {
   const dev = ep.ifname;
   const lines: string[] = [];
-  if (ep.ipv4) lines.push(`addr replace ${ep.ipv4} dev ${dev}`);
+  if (ep.ipv4) lines.push(`addr replace ${ep.ipv4} brd + dev ${dev}`);
   if (ep.ipv6) lines.push(`addr replace ${ep.ipv6} dev ${dev} nodad`);
   lines.push(`link set ${dev} up`);
   if (defaultRoute && ep.gateway4 && ep.ipv4) lines.push(`route replace default via ${ep.gateway4} dev ${dev}`);
