@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { CommanderError } from 'commander';
 import { pino, destination } from 'pino';
 import { buildApi } from '../api/index.js';
 import { createApiServer } from '../api/server.js';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   try {
     config = parseDaemonArgs(process.argv.slice(2));
   } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode); // --help/--version already printed
     process.stderr.write(`weftd: ${(err as Error).message}\n`);
     process.exit(1);
   }

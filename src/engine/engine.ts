@@ -75,7 +75,10 @@ export class Engine {
   async start(): Promise<void> {
     const { registry, ipam, opts } = this;
     for (const net of registry.networks.all()) {
-      if (net.ipam.config.length) ipam.restorePools(net.id, net.ipam.config);
+      if (net.ipam.config.length) {
+        const userConfigured = { v4: net.userSubnets, v6: net.userSubnets };
+        ipam.restorePools(net.id, { name: net.name, config: net.ipam.config, enableIPv6: net.enableIPv6, userConfigured });
+      }
     }
     for (const ep of registry.endpoints.all()) {
       if (ep.ipv4) ipam.markAllocated(ep.networkId, ep.ipv4);
