@@ -115,15 +115,19 @@ export function truth(v: unknown): boolean {
 
 /** encoding/json without HTML escaping (docker's `json` template function). */
 export function goJson(v: unknown): string {
+  // Formatter contexts go through json.Marshal, which escapes <, > and & (docker's MarshalJSON).
+  const s0 = schemaOf(v);
+  const htmlEscape = s0?.k === 'struct' && s0.name.startsWith('*');
   const out = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => {
     if (isTypedNil(x)) return null;
     const s = schemaOf(x);
     // docker's formatter contexts marshal as maps: sorted keys.
-    if (s?.k === 'struct' && s.name.startsWith('*formatter.')) {
+    if (s?.k === 'struct' && s.name.startsWith('*')) {
       const o = x as Record<string, unknown>;
       return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
     }
     return x;
   });
-  return out ?? 'null';
+  if (out === undefined) return 'null';
+  return htmlEscape ? out.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026') : out;
 }

@@ -19,14 +19,14 @@ export function humanDuration(ms: number): string {
 }
 
 /** go-units HumanSizeWithPrecision(size, 3): decimal units, %.3g. */
-export function humanSize(size: number): string {
+export function humanSize(size: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
   let i = 0;
   while (size >= 1000 && i < units.length - 1) {
     size /= 1000;
     i++;
   }
-  return `${Number(size.toPrecision(3))}${units[i]}`;
+  return `${Number(size.toPrecision(precision))}${units[i]}`;
 }
 
 export function truncateId(id: string): string {

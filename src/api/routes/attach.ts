@@ -1,31 +1,25 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Engine } from '../../engine/engine.js';
+import { conflict } from '../../engine/errors.js';
 import { boolParam, type Ctx, type Hijacked } from '../router.js';
 
-// docker attach / run -it: waits for a created container to start (the CLI attaches before it
-// starts the container), then splices the runtime's streams onto the hijacked connection.
+// docker attach / run -it: splices the runtime's streams onto the hijacked connection (the CLI
+// attaches before it starts the container).
 
 export async function streamAttach(engine: Engine, ctx: Ctx, h: Hijacked): Promise<void> {
   const c = engine.registry.findContainer(ctx.params.id);
+  if (c.state.status !== 'running' && c.state.status !== 'created') throw conflict('You cannot attach to a stopped container, start it first');
   const q = ctx.query;
   const wantStdin = boolParam(q, 'stdin') && h.upgraded;
-  h.begin(c.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-  let closed = false;
-  h.conn.on('close', () => (closed = true));
-  while (!closed && c.state.status !== 'running') {
-    if (c.state.status === 'exited' || !engine.registry.containers.byId.has(c.id)) {
-      h.conn.end();
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  if (closed) return;
+  // Attaching to a created container is queued by the runtime and connected between
+  // `runc create` and `runc start`, so not a byte of early output is lost.
   const session = await engine.runtime.attach(c.id, {
     stdin: wantStdin,
     stdout: boolParam(q, 'stdout', true),
     stderr: boolParam(q, 'stderr', true),
     detachKeys: q.get('detachKeys') ?? undefined,
   });
+  h.begin(c.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
   splice(h.conn, session.output, wantStdin ? session.input : null, () => session.close());
 }
 

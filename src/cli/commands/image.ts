@@ -1,5 +1,6 @@
 // weft image import|ls|rm (plus the `images`, `import` and `rmi` shortcuts).
 import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { clientFor, CliError, collect, err, out, parseFilters, requireArgs, sub } from '../cli-util.js';
 import { goLocalTime, humanDuration, humanSize, truncateId } from '../humanize.js';
@@ -43,6 +44,9 @@ export function imageRows(images: ImageSummary[], trunc: boolean, now = Date.now
       CreatedAt: goLocalTime(img.Created),
       Size: humanSize(img.Size),
       Containers: 'N/A',
+      SharedSize: 'N/A',
+      UniqueSize: 'N/A',
+      VirtualSize: humanSize(img.Size, 4),
     };
     if (tags.length === 0) rows.push({ Repository: '<none>', Tag: '<none>', ...common });
     for (const t of tags) {
@@ -86,6 +90,7 @@ function importAction(c: Command, name: string): Command {
       requireArgs(cmd, args, 1, 2);
       const [source, ref] = args;
       const [repo, tag] = ref ? splitRepoTag(ref) : ['', ''];
+      if (source !== '-') await access(source);
       const body = source === '-' ? process.stdin : createReadStream(source);
       const res = await clientFor(cmd).stream('POST', '/images/create', {
         query: { fromSrc: '-', changes: o.change as string[], repo: repo || undefined, tag: tag || undefined, message: o.message, platform: o.platform },

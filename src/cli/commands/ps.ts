@@ -73,6 +73,7 @@ export function psRow(ct: ContainerSummary, trunc: boolean, now = Date.now()): R
     Mounts: (ct.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source || '', 15) : m.Name || m.Source)).join(','),
     LocalVolumes: String((ct.Mounts ?? []).filter((m) => m.Name).length),
     Networks: Object.keys(ct.NetworkSettings?.Networks ?? {}).sort().join(','),
+    Platform: null,
     Label: (name: string) => labels[name] ?? '',
   };
 }
