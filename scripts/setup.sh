@@ -8,7 +8,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   runc conmon nftables iproute2 busybox-static util-linux procps psmisc kmod \
   docker.io python3-docker python3-pytest docker-compose etcd-server dnsperf podman \
-  gcc libc6-dev >/dev/null
+  gcc libc6-dev nginx-light >/dev/null
 npm ci --no-audit --no-fund
 npm run build
 mkdir -p dist/native && gcc -O2 -Wall -o dist/native/weft-rtio src/runtime/native/weft-rtio.c -lutil

@@ -6,11 +6,14 @@ import { buildApi } from '../api/index.js';
 import { createApiServer } from '../api/server.js';
 import { BridgeDriver } from '../drivers/bridge/index.js';
 import { HostDriver } from '../drivers/host/index.js';
+import { MacvlanDriver } from '../drivers/macvlan/index.js';
 import { NullDriver } from '../drivers/null/index.js';
 import { Engine } from '../engine/engine.js';
+import type { ResolvInput } from '../engine/containerFiles.js';
 import { Kernel } from '../kernel/kernel.js';
 import { ConmonRuntime } from '../runtime/conmon.js';
 import { ImageStore } from '../runtime/images.js';
+import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
 import { parseDaemonArgs, type DaemonConfig } from './config.js';
 import { readHostRoutes } from './hostRoutes.js';
 
@@ -21,7 +24,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   const log = pino({ level: config.logLevel, base: { pid: process.pid } }, destination(2));
   const kernel = new Kernel();
   let hostRoutes = await readHostRoutes(kernel);
-  const engine = new Engine({
+  const engine: Engine = new Engine({
     dataRoot: config.dataRoot,
     execRoot: config.execRoot,
     defaultBridge: {
@@ -37,19 +40,30 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     defaultAddressPools: config.defaultAddressPools,
     dns: config.dns,
     kernel,
-    drivers: [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver()],
+    drivers: [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel })],
     makeRuntime: (db) => {
       const images = new ImageStore(db, config.dataRoot);
       return { images, runtime: new ConmonRuntime({ execRoot: config.execRoot, dataRoot: config.dataRoot, images, logger: log }) };
     },
     hostRoutes: () => hostRoutes,
     log,
+    resolvFor: (c): ResolvInput | null => resolvConfFor(c, engine.registry),
   });
   if (config.imageSeedDir && existsSync(config.imageSeedDir)) await engine.images.seed(config.imageSeedDir);
   await engine.start();
-  // Host routes change rarely; refreshing them off the request path keeps network create fast.
+  const pickUpstreams = () => (config.dns.length ? config.dns : hostUpstreams());
+  let upstreams = pickUpstreams();
+  const dns = new DnsServer({
+    registry: engine.registry,
+    upstreams: () => upstreams,
+    upstreamsFor: (id) => (engine.registry.containers.byId.get(id)?.hostConfig as { Dns?: string[] } | undefined)?.Dns,
+    log: log.child({ component: 'dns' }),
+  });
+  dns.follow(); // opens and closes a listener per user-defined network as networks come and go
+  // Host routes and resolvers change rarely; refreshing them off the request path keeps it fast.
   const routeTimer = setInterval(() => {
     void readHostRoutes(kernel).then((r) => (hostRoutes = r), () => undefined);
+    upstreams = pickUpstreams();
   }, 5000);
   routeTimer.unref();
 
@@ -68,6 +82,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     clearInterval(routeTimer);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
+    await dns.closeAll();
     engine.registry.db.close();
   };
 }

@@ -156,6 +156,14 @@ export class DnsTable {
     return net && net.dns ? [net] : [];
   }
 
+  /** The container a query comes from, if the source address is one of a container's. */
+  querierContainer(sourceIp: string, networkId?: string): string | null {
+    const eps = this.byIp.get(sourceIp);
+    if (!eps) return null;
+    const ep = (networkId && eps.length > 1 && eps.find((e) => e.netId === networkId)) || eps[0];
+    return ep.containerId;
+  }
+
   /** True when every network of the querier is internal: nothing is forwarded for it (Docker). */
   internalOnly(sourceIp: string, networkId?: string): boolean {
     const nets = this.querierNets(sourceIp, networkId);

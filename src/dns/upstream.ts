@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { questionEnd } from './wire.js';
+import { latin1, questionEnd } from './wire.js';
 
 // Forwarding of the queries not answered locally. Servers are tried in order; a server that
 // times out is remembered as down for `downMs` (the next ones are tried first meanwhile), so a
@@ -80,9 +80,9 @@ export class Upstream {
    * Resolves `query` (a complete DNS message) upstream; the reply carries the query's id. Null
    * when no server answered (the caller replies SERVFAIL). Shared replies: copy before editing.
    */
-  query(query: Buffer, tcp = false): Promise<Buffer | null> {
+  query(query: Buffer, tcp = false, servers?: string[]): Promise<Buffer | null> {
     this.counters.queries++;
-    const key = (tcp ? 'T' : 'U') + query.latin1Slice(2, query.length);
+    const key = (tcp ? 'T' : 'U') + (servers ? servers.join(',') : '') + '|' + latin1(query, 2, query.length);
     const same = this.inflight.get(key);
     const id = (query[0] << 8) | query[1];
     if (same) {
@@ -93,18 +93,18 @@ export class Upstream {
       this.counters.overload++;
       return Promise.resolve(null);
     }
-    const p = this.resolve(query, tcp).then((r) => (r ? withId(r, id) : r));
+    const p = this.resolve(query, tcp, servers).then((r) => (r ? withId(r, id) : r));
     this.inflight.set(key, p);
     void p.finally(() => this.inflight.delete(key));
     return p;
   }
 
   /** Servers in the order to try now: those not marked down first, in configured order. */
-  serverOrder(): Server[] {
+  serverOrder(list: string[] = this.opts.servers()): Server[] {
     const now = Date.now();
     const up: Server[] = [];
     const down: { s: Server; until: number }[] = [];
-    for (const text of this.opts.servers()) {
+    for (const text of list) {
       const s = parseServer(text);
       if (!s) continue;
       const until = this.downUntil.get(s.key);
@@ -116,8 +116,8 @@ export class Upstream {
     return [...up, ...down.map((d) => d.s)];
   }
 
-  private async resolve(query: Buffer, tcp: boolean): Promise<Buffer | null> {
-    const servers = this.serverOrder().slice(0, this.maxTries);
+  private async resolve(query: Buffer, tcp: boolean, list?: string[]): Promise<Buffer | null> {
+    const servers = this.serverOrder(list).slice(0, this.maxTries);
     let last: Buffer | null = null;
     for (const s of servers) {
       if (this.closed) return null;
@@ -210,7 +210,7 @@ export class Upstream {
     this.counters.tcp++;
     return new Promise((resolve) => {
       let done = false;
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const sock = net.connect({ host: s.host, port: s.port });
       this.tcpConns.add(sock);
       const finish = (reply: Buffer | null) => {

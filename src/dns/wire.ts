@@ -15,6 +15,11 @@ const FLAG_TC = 0x0200;
 const FLAG_RD = 0x0100;
 const FLAG_RA = 0x0080;
 const FLAG_CD = 0x0010;
+interface Latin1 {
+  latin1Slice(start: number, end: number): string;
+}
+/** Buffer's undocumented-in-types direct decoder (toString() checks and dispatches first). */
+export const latin1 = (b: Buffer, start: number, end: number): string => (b as unknown as Latin1).latin1Slice(start, end);
 /** The EDNS UDP payload size we advertise (the DNS flag day 2020 value). */
 export const OUR_UDP_SIZE = 1232;
 
@@ -59,7 +64,7 @@ export function parseQuery(buf: Buffer): Query | null {
       if (c === 46 || c <= 32 || c >= 127) return null; // dots, blanks, non-ASCII: slow path
       if (c >= 65 && c <= 90) upper = true;
     }
-    const label = buf.latin1Slice(off, end);
+    const label = latin1(buf, off, end);
     qname = qname ? qname + '.' + label : label;
     off = end;
   }
@@ -231,7 +236,7 @@ export function buildSlowAnswer(s: Extract<SlowResult, { kind: 'query' }>, res: 
       flags: FLAG_AA | FLAG_RA | rd | tc | (res.rcode & 0xf),
       questions: [question],
       answers: answers.map((a) => ({ name: question.name, type: typeName(a.type), class: 'IN' as const, ttl: a.ttl, data: a.data })),
-      additionals: hasOpt ? [{ name: '.', type: 'OPT', udpPayloadSize: OUR_UDP_SIZE, flags: 0, options: [] } as dnsPacket.Answer] : [],
+      additionals: hasOpt ? [{ name: '.', type: 'OPT', udpPayloadSize: OUR_UDP_SIZE, flags: 0, options: [] } as unknown as dnsPacket.Answer] : [],
     });
   const full = build(res.answers, 0);
   return full.length <= maxSize ? full : build([], FLAG_TC);

@@ -13,6 +13,7 @@ import type { Registry } from './registry.js';
 import type { SandboxService } from './sandbox.js';
 import { nowRfc3339Nano } from './time.js';
 import { buildAttachments, type EndpointSettings } from './attachments.js';
+import { mergeExposedPorts, validatePortBindings } from './ports.js';
 
 export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
   Image: string;
@@ -60,6 +61,7 @@ export class ContainerService {
       name = generateName((n) => registry.containers.all().some((c) => c.name === n));
     }
     const hostConfig = req.HostConfig ?? {};
+    validatePortBindings(hostConfig);
     const { networkMode, attachments } = buildAttachments(registry, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig ?? null);
     const imageConfig = images.inspect(image.Id).Config ?? {};
     const id = newId();
@@ -70,7 +72,7 @@ export class ContainerService {
       AttachStdin: Boolean(req.AttachStdin),
       AttachStdout: req.AttachStdout ?? true,
       AttachStderr: req.AttachStderr ?? true,
-      ExposedPorts: req.ExposedPorts ?? null,
+      ExposedPorts: mergeExposedPorts(imageConfig.ExposedPorts, req.ExposedPorts),
       Tty: Boolean(req.Tty),
       OpenStdin: Boolean(req.OpenStdin),
       StdinOnce: Boolean(req.StdinOnce),
@@ -144,13 +146,22 @@ export class ContainerService {
 
   writeFiles(c: ContainerRecord): void {
     if (c.networkMode === 'host') return;
-    const base = this.deps.resolvFor(c) ?? hostResolvers();
     const hc = c.hostConfig as { Dns?: string[]; DnsSearch?: string[]; DnsOptions?: string[] };
-    const resolv: ResolvInput = {
-      nameservers: hc.Dns?.length ? hc.Dns : this.deps.dns.length ? this.deps.dns : base.nameservers,
-      search: hc.DnsSearch?.length ? hc.DnsSearch : base.search,
-      options: hc.DnsOptions?.length ? hc.DnsOptions : base.options,
-    };
+    const embedded = this.deps.resolvFor(c);
+    let resolv: ResolvInput;
+    if (embedded) {
+      // The embedded DNS answers; --dns servers become its upstreams for this container, as in Docker.
+      const options = hc.DnsOptions?.length ? [...hc.DnsOptions] : [];
+      if (!options.some((o) => o.startsWith('ndots:'))) options.push(...embedded.options.filter((o) => o.startsWith('ndots:')));
+      resolv = { nameservers: embedded.nameservers, search: hc.DnsSearch?.length ? hc.DnsSearch : embedded.search, options: hc.DnsOptions?.length ? options : embedded.options };
+    } else {
+      const base = hostResolvers();
+      resolv = {
+        nameservers: hc.Dns?.length ? hc.Dns : this.deps.dns.length ? this.deps.dns : base.nameservers,
+        search: hc.DnsSearch?.length ? hc.DnsSearch : base.search,
+        options: hc.DnsOptions?.length ? hc.DnsOptions : base.options,
+      };
+    }
     writeContainerFiles(this.deps.dataRoot, c, this.deps.registry.endpointsOfContainer(c.id), this.deps.registry.networks.byId, resolv, []);
   }
 

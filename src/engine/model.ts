@@ -52,6 +52,20 @@ export interface EndpointRecord {
   /** Addresses the user asked for (kept across restarts); empty when dynamic. */
   requestedIpv4: string;
   requestedIpv6: string;
+  /**
+   * Published ports of this endpoint, decided by the engine at container start (only on the
+   * endpoint that provides the default route, as Docker's gateway endpoint). hostIp is
+   * '0.0.0.0' / '::' for every local address of the family, or one address. Absent in records
+   * written before ports existed.
+   */
+  ports?: PortMapping[];
+}
+
+export interface PortMapping {
+  proto: 'tcp' | 'udp' | 'sctp';
+  containerPort: number;
+  hostIp: string;
+  hostPort: number;
 }
 
 /** A container's wish to be on a network (kept while stopped; an endpoint exists only while running). */

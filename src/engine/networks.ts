@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { NetworkDriver } from '../drivers/driver.js';
+import { unsupportedDriverError } from '../drivers/macvlan/index.js';
 import type { Ipam } from '../ipam/allocator.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
 import { checkFilterKeys, matchLabels, matchNoLabels, parseUntil, type Filters } from './filters.js';
@@ -56,7 +57,7 @@ export class NetworkService {
     if (registry.networks.all().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
     const driverName = req.Driver || 'bridge';
     const driver = this.deps.drivers.get(driverName);
-    if (!driver) throw notFound(`plugin "${driverName}" not found`);
+    if (!driver) throw unsupportedDriverError(driverName) ?? notFound(`plugin "${driverName}" not found`);
     if (!predefined && PREDEFINED_DRIVERS.has(driverName)) throw forbidden(`only one instance of "${driverName}" network is allowed`);
     const ipamDriver = req.IPAM?.Driver || 'default';
     if (ipamDriver !== 'default' && ipamDriver !== 'null') throw notFound(`plugin "${ipamDriver}" not found`);

@@ -7,6 +7,7 @@ import { newId } from './ids.js';
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from './model.js';
 import type { NetworkService } from './networks.js';
 import type { Registry } from './registry.js';
+import { PortAllocator, portRequests } from './ports.js';
 
 // A sandbox is a running container's network namespace plus its endpoints (libnetwork's nouns).
 // Endpoints exist only while the container runs, as in Docker: stopping releases addresses.
@@ -21,6 +22,8 @@ export interface SandboxDeps {
 }
 
 export class SandboxService {
+  private readonly ports = new PortAllocator();
+
   constructor(private readonly deps: SandboxDeps) {}
 
   netnsPathFor(c: ContainerRecord): string {
@@ -65,6 +68,15 @@ export class SandboxService {
     const ep = this.recordEndpoint(c, att, net);
     const defaultRoute = !net.internal && !this.deps.registry.endpointsOfContainer(c.id).some((e) => e.id !== ep.id && e.gateway4 && this.providesDefaultRoute(e));
     try {
+      // Published ports go on the gateway endpoint only, as in Docker.
+      if (defaultRoute && net.driver === 'bridge') {
+        const requests = portRequests(c);
+        if (requests.length) {
+          const inUse = this.deps.registry.endpoints.all().flatMap((e) => (e.id === ep.id ? [] : (e.ports ?? [])));
+          ep.ports = this.ports.allocate(c, net, ep, requests, inUse);
+          this.deps.registry.endpoints.put(ep);
+        }
+      }
       await this.deps.networks.driverOf(net).join(net, ep, c.netnsPath, { defaultRoute });
     } catch (err) {
       this.releaseEndpoint(ep);

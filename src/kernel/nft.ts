@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 // Pure builders for weft's nftables table. No kernel access here: the text goes to
 // Kernel.nftApply (one atomic `nft -f -` per operation) and is unit-tested as text.
 //
@@ -22,6 +24,31 @@
 //     oifname @bridges drop                           nothing unsolicited reaches containers
 //   chain postrouting (nat hook postrouting srcnat)
 //     ip saddr @masq4 oifname != @bridges masquerade  (and ip6/masq6)
+//     ip saddr 127.0.0.0/8 oifname @bridges masquerade     localhost -> published port (the
+//                                                     container could not answer 127.0.0.1)
+//     ip saddr . ip daddr . meta l4proto . th dport @hairpin4 masquerade   (and ip6/hairpin6)
+//                                                     a container reaching itself through its
+//                                                     own published port (Docker's per-port
+//                                                     `-s C -d C --dport P MASQUERADE`, as elements)
+//
+// Published ports (no proxy process): four dnat maps, one element per mapping, looked up by a
+// fixed set of rules, so the 1,000th mapping costs one map insertion like the first.
+//   map pub4    inet_proto . inet_service : ipv4_addr . inet_service          (host IP 0.0.0.0)
+//   map pub4ip  ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service  (one host IP)
+//   map pub6 / pub6ip                                                         (same for IPv6)
+//   set hairpin4/6  container . container . proto . container port
+//   chain published (regular)
+//     dnat ip to ip daddr . meta l4proto . th dport map @pub4ip   (specific address first)
+//     dnat ip to meta l4proto . th dport map @pub4
+//     dnat ip6 to ... @pub6ip / @pub6
+//   chain prerouting (nat hook prerouting dstnat):  fib daddr type local jump published
+//   chain output (nat hook output -100):           fib daddr type local jump published
+//                                                  (localhost works: route_localnet=1)
+//   chain guard (filter hook prerouting raw):      iifname != "lo" ip daddr 127.0.0.0/8 drop
+//                                                  (route_localnet must not let another machine
+//                                                  reach 127.0.0.1-bound ports, CVE-2020-8558)
+// A DNAT'd packet then crosses forward: weft-user first (where an admin filters published
+// ports, e.g. by `ct original proto-dst`), then `oifname @bridges ct status dnat accept`.
 //
 // The table is shared: weft owns exactly the sets and chains named here and re-creates them
 // with add+flush (not `flush table`), so chains other modules add to `inet weft` (port
@@ -45,6 +72,22 @@ const SETS: [string, string][] = [
   ['internal', 'type ifname;'],
   ['masq4', 'type ipv4_addr; flags interval;'],
   ['masq6', 'type ipv6_addr; flags interval;'],
+  ['hairpin4', 'type ipv4_addr . ipv4_addr . inet_proto . inet_service;'],
+  ['hairpin6', 'type ipv6_addr . ipv6_addr . inet_proto . inet_service;'],
+];
+
+const MAPS: [string, string][] = [
+  ['pub4', 'type inet_proto . inet_service : ipv4_addr . inet_service;'],
+  ['pub4ip', 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;'],
+  ['pub6', 'type inet_proto . inet_service : ipv6_addr . inet_service;'],
+  ['pub6ip', 'type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service;'],
+];
+
+const PUBLISHED_RULES = [
+  'dnat ip to ip daddr . meta l4proto . th dport map @pub4ip',
+  'dnat ip to meta l4proto . th dport map @pub4',
+  'dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub6ip',
+  'dnat ip6 to meta l4proto . th dport map @pub6',
 ];
 
 const FORWARD_RULES = [
@@ -59,18 +102,38 @@ const FORWARD_RULES = [
   'oifname @bridges drop',
 ];
 
-const POSTROUTING_RULES = ['ip saddr @masq4 oifname != @bridges masquerade', 'ip6 saddr @masq6 oifname != @bridges masquerade'];
+const POSTROUTING_RULES = [
+  'ip saddr @masq4 oifname != @bridges masquerade',
+  'ip6 saddr @masq6 oifname != @bridges masquerade',
+  'ip saddr 127.0.0.0/8 oifname @bridges masquerade',
+  'ip saddr . ip daddr . meta l4proto . th dport @hairpin4 masquerade',
+  'ip6 saddr . ip6 daddr . meta l4proto . th dport @hairpin6 masquerade',
+];
+
+/** Base chains other than forward/postrouting: [name, hook spec, rules]. */
+const HOOK_CHAINS: [string, string, string[]][] = [
+  ['prerouting', 'type nat hook prerouting priority dstnat; policy accept;', ['fib daddr type local jump published']],
+  ['output', 'type nat hook output priority -100; policy accept;', ['fib daddr type local jump published']],
+  ['guard', 'type filter hook prerouting priority raw; policy accept;', ['iifname != "lo" ip daddr 127.0.0.0/8 drop']],
+];
 
 /** The whole table (sets emptied, chains rebuilt), for startup; apply atomically. */
 export function baseTableScript(): string {
   const lines = [`add table ${TABLE}`, `add chain ${TABLE} weft-user`];
   for (const [name, spec] of SETS) lines.push(`add set ${TABLE} ${name} { ${spec} }`, `flush set ${TABLE} ${name}`);
+  for (const [name, spec] of MAPS) lines.push(`add map ${TABLE} ${name} { ${spec} }`, `flush map ${TABLE} ${name}`);
+  lines.push(`add chain ${TABLE} published`, `flush chain ${TABLE} published`);
+  for (const r of PUBLISHED_RULES) lines.push(`add rule ${TABLE} published ${r}`);
   lines.push(`add chain ${TABLE} forward { type filter hook forward priority filter; policy accept; }`);
   lines.push(`flush chain ${TABLE} forward`);
   for (const r of FORWARD_RULES) lines.push(`add rule ${TABLE} forward ${r}`);
   lines.push(`add chain ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`);
   lines.push(`flush chain ${TABLE} postrouting`);
   for (const r of POSTROUTING_RULES) lines.push(`add rule ${TABLE} postrouting ${r}`);
+  for (const [name, spec, rules] of HOOK_CHAINS) {
+    lines.push(`add chain ${TABLE} ${name} { ${spec} }`, `flush chain ${TABLE} ${name}`);
+    for (const r of rules) lines.push(`add rule ${TABLE} ${name} ${r}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -96,9 +159,57 @@ export function networkElements(net: NftNetwork, op: 'add' | 'delete'): string[]
   return lines;
 }
 
-/** Startup script: base table plus the elements of every network, one transaction. */
-export function fullTableScript(nets: NftNetwork[]): string {
-  return baseTableScript() + nets.flatMap((n) => networkElements(n, 'add')).join('\n') + (nets.length ? '\n' : '');
+/** One published port, resolved: host side and the container address it is DNAT'd to. */
+export interface NftPort {
+  proto: 'tcp' | 'udp' | 'sctp';
+  /** '0.0.0.0' / '::' (every local address of that family) or one address. */
+  hostIp: string;
+  hostPort: number;
+  containerIp: string; // plain address, same family as hostIp
+  containerPort: number;
+}
+
+const PROTOS = new Set(['tcp', 'udp', 'sctp']);
+
+/** Map and set elements of published ports ('delete' idempotent like networkElements). */
+export function portElements(ports: NftPort[], op: 'add' | 'delete'): string[] {
+  const lines: string[] = [];
+  for (const p of ports) {
+    if (!PROTOS.has(p.proto)) throw new Error(`invalid protocol for nft: ${JSON.stringify(p.proto)}`);
+    const v6 = p.containerIp.includes(':');
+    if (v6 !== p.hostIp.includes(':')) throw new Error(`host ${p.hostIp} and container ${p.containerIp} differ in family`);
+    const hostPort = portLiteral(p.hostPort);
+    const target = `${addrLiteral(p.containerIp)} . ${portLiteral(p.containerPort)}`;
+    const any = p.hostIp === (v6 ? '::' : '0.0.0.0');
+    const map = `pub${v6 ? 6 : 4}${any ? '' : 'ip'}`;
+    const key = any ? `${p.proto} . ${hostPort}` : `${addrLiteral(p.hostIp)} . ${p.proto} . ${hostPort}`;
+    const hairpin = `${addrLiteral(p.containerIp)} . ${addrLiteral(p.containerIp)} . ${p.proto} . ${portLiteral(p.containerPort)}`;
+    lines.push(`add element ${TABLE} ${map} { ${key} : ${target} }`);
+    if (op === 'delete') lines.push(`delete element ${TABLE} ${map} { ${key} }`);
+    // Several host ports may lead to one container port: the hairpin element is shared, so
+    // leave() removes it only once, after all mappings of the endpoint (deduplicated below).
+    if (!lines.includes(`add element ${TABLE} hairpin${v6 ? 6 : 4} { ${hairpin} }`)) {
+      lines.push(`add element ${TABLE} hairpin${v6 ? 6 : 4} { ${hairpin} }`);
+      if (op === 'delete') lines.push(`delete element ${TABLE} hairpin${v6 ? 6 : 4} { ${hairpin} }`);
+    }
+  }
+  return lines;
+}
+
+/** Startup script: base table plus the elements of every network and published port, one transaction. */
+export function fullTableScript(nets: NftNetwork[], ports: NftPort[] = []): string {
+  const elems = [...nets.flatMap((n) => networkElements(n, 'add')), ...portElements(ports, 'add')];
+  return baseTableScript() + elems.join('\n') + (elems.length ? '\n' : '');
+}
+
+function portLiteral(port: number): string {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port for nft: ${port}`);
+  return String(port);
+}
+
+function addrLiteral(ip: string): string {
+  if (!isIP(ip)) throw new Error(`invalid address for nft: ${JSON.stringify(ip)}`);
+  return ip;
 }
 
 function ifnameLiteral(name: string): string {

@@ -3,6 +3,7 @@ import type { Registry } from '../../engine/registry.js';
 import { fileMounts } from '../../engine/containerFiles.js';
 import { unixSeconds } from '../../engine/time.js';
 import { compareVersions } from '../router.js';
+import { listPortsJson, portsJson } from '../../engine/ports.js';
 
 // Docker's container JSON: inspect (GET /containers/{id}/json) and list (GET /containers/json).
 
@@ -105,7 +106,7 @@ export function containerInspectJson(c: ContainerRecord, registry: Registry, dat
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: {},
+      Ports: portsJson(c, registry.endpointsOfContainer(c.id)),
       SandboxKey: running ? c.netnsPath : '',
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
@@ -157,7 +158,7 @@ export function containerListJson(c: ContainerRecord, registry: Registry, versio
     ImageID: c.imageId,
     Command: args.join(' '),
     Created: unixSeconds(c.created),
-    Ports: [],
+    Ports: listPortsJson(c, registry.endpointsOfContainer(c.id)),
     Labels: c.config.Labels ?? {},
     State: c.state.status,
     Status: statusText(c),

@@ -3,6 +3,7 @@ import { invalid } from '../../engine/errors.js';
 import { parseFilters, checkFilterKeys, matchLabels } from '../../engine/filters.js';
 import type { ContainerRecord } from '../../engine/model.js';
 import { containerInspectJson, containerListJson } from '../format/container.js';
+import { createWarnings } from '../../engine/ports.js';
 import { boolParam, type Router } from '../router.js';
 import { ContainerCreateSchema, parse } from '../schemas.js';
 import { Reply } from '../server.js';
@@ -14,7 +15,7 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
   router.add('POST', '/containers/create', async (ctx) => {
     const body = parse(ContainerCreateSchema, await ctx.body());
     const c = await containers.create(body as never, ctx.query.get('name') ?? undefined);
-    return new Reply(201, { Id: c.id, Warnings: [] });
+    return new Reply(201, { Id: c.id, Warnings: createWarnings(c) });
   });
 
   router.add('GET', '/containers/json', (ctx) => {

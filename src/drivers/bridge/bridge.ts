@@ -4,15 +4,16 @@ import type { NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
 import { combineErrors } from '../../kernel/exec.js';
-import { baseTableScript, networkElements } from '../../kernel/nft.js';
+import { baseTableScript, networkElements, portElements, type NftPort } from '../../kernel/nft.js';
 import { bridgeUpLines, joinHostLines, joinSandboxLines, vethName } from './commands.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';
 import { restoreBridges } from './restore.js';
 
 // Docker's bridge driver on weft's kernel layer. Cost per operation (process spawns):
 //   createNetwork: 1 ip batch + 1 nft batch (+ a one-time init: sysctls, table check)
-//   join: 1 ip batch in our namespace + 1 ip batch inside the sandbox
-//   leave: 1 ip batch;  deleteNetwork: 1 ip batch + 1 nft batch
+//   join: 1 ip batch in our namespace + 1 ip batch inside the sandbox (+ 1 nft batch with
+//         every published port of the endpoint, only when it has some)
+//   leave: 1 ip batch (+ 1 nft batch when ports);  deleteNetwork: 1 ip batch + 1 nft batch
 
 export interface BridgeDriverOptions {
   kernel: Kernel;
@@ -54,7 +55,10 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async setSysctls(): Promise<void> {
-    await this.kernel.sysctls({ 'net.ipv4.ip_forward': '1' });
+    // route_localnet: a published port reached from the host as 127.0.0.1 is DNAT'd to a
+    // container and masqueraded; without it the kernel drops 127/8 sources off lo (the nft
+    // table's guard chain keeps other machines from using that to reach 127.0.0.1 bindings).
+    await this.kernel.sysctls({ 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.route_localnet': '1' });
     // Makes traffic between two ports of one bridge visible to the forward hook (for icc=false).
     await this.kernel.sysctls(
       { 'net.bridge.bridge-nf-call-iptables': '1', 'net.bridge.bridge-nf-call-ip6tables': '1' },
@@ -106,14 +110,20 @@ export class BridgeDriver implements NetworkDriver {
     }
     try {
       await this.kernel.ipBatch(joinSandboxLines(ep, opts.defaultRoute), { netns: netnsPath });
+      const ports = nftPortsOf(net, ep);
+      if (ports.length) await this.kernel.nftApply(portElements(ports, 'add').join('\n') + '\n');
     } catch (err) {
       await this.removeVeth(vethName(ep)).catch(() => undefined);
       throw err;
     }
   }
 
-  async leave(_net: NetworkRecord, ep: EndpointRecord, _netnsPath: string | null): Promise<void> {
-    await this.removeVeth(vethName(ep)); // the peer inside the sandbox goes with it
+  async leave(net: NetworkRecord, ep: EndpointRecord, _netnsPath: string | null): Promise<void> {
+    const ports = nftPortsOf(net, ep);
+    await settleAll(`leave ${net.name}`, [
+      this.removeVeth(vethName(ep)), // the peer inside the sandbox goes with it
+      ports.length ? this.kernel.nftApply(portElements(ports, 'delete').join('\n') + '\n') : Promise.resolve(),
+    ]);
   }
 
   restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
@@ -130,6 +140,17 @@ export class BridgeDriver implements NetworkDriver {
     if (!cfg) throw systemError(`network ${net.name} (${net.id}) has no bridge state`);
     return cfg;
   }
+}
+
+/** The nft view of an endpoint's published ports (none on internal networks, as in Docker). */
+export function nftPortsOf(net: NetworkRecord, ep: EndpointRecord): NftPort[] {
+  if (net.internal) return [];
+  const out: NftPort[] = [];
+  for (const p of ep.ports ?? []) {
+    const containerIp = (p.hostIp.includes(':') ? ep.ipv6 : ep.ipv4).split('/')[0];
+    if (containerIp) out.push({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort });
+  }
+  return out;
 }
 
 /** Waits for every promise, then throws all their errors as one. */

@@ -45,7 +45,20 @@ export function joinHostLines(cfg: BridgeConfig, ep: EndpointRecord, netnsPath: 
   const peer = [`peer name ${assertBatchSafe(ep.ifname, 'interface name')} mtu ${cfg.mtu}`];
   if (ep.mac) peer.push(`address ${assertBatchSafe(ep.mac, 'MAC')}`);
   peer.push(`netns ${assertBatchSafe(netnsPath, 'namespace path')}`);
-  return [`link add ${veth} mtu ${cfg.mtu} type veth ${peer.join(' ')}`, `link set ${veth} master ${cfg.bridgeName} up`];
+  return [`link add ${veth} mtu ${cfg.mtu} type veth ${peer.join(' ')}`, ...enslaveLines(cfg, ep)];
+}
+
+/**
+ * Puts the host veth on the bridge. An endpoint with published ports gets hairpin mode (as
+ * Docker does without its userland proxy): with bridge netfilter, a container reaching its own
+ * published port is DNAT'd while still being bridged, and the frame must go back out the port
+ * it came in on.
+ */
+export function enslaveLines(cfg: BridgeConfig, ep: EndpointRecord): string[] {
+  const veth = assertBatchSafe(vethName(ep), 'interface name');
+  const lines = [`link set ${veth} master ${cfg.bridgeName} up`];
+  if (ep.ports?.length) lines.push(`link set ${veth} type bridge_slave hairpin on`);
+  return lines;
 }
 
 /** Sandbox side of a join, run inside the container's namespace. */

@@ -2,12 +2,13 @@ import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
 import { systemError } from '../../engine/errors.js';
 import { combineErrors } from '../../kernel/exec.js';
 import { fullTableScript } from '../../kernel/nft.js';
-import type { BridgeDriver } from './bridge.js';
-import { bridgeUpLines, vethName } from './commands.js';
+import { nftPortsOf, type BridgeDriver } from './bridge.js';
+import { bridgeUpLines, enslaveLines, vethName } from './commands.js';
 import { configOf, nftNetworkOf, type BridgeConfig } from './options.js';
 
 // Daemon start: make the kernel match the records.
-//  1. sysctls, then the whole nft table rebuilt from the records in ONE transaction;
+//  1. sysctls, then the whole nft table (networks and published ports) rebuilt from the
+//     records in ONE transaction;
 //  2. one `ip -json -d link show` to see what exists, then ONE ip batch that deletes orphans
 //     (weft-looking br-<12 hex> bridges and veth<7 hex> interfaces no record explains),
 //     re-creates missing bridges, re-asserts address/mtu/up on existing ones and re-enslaves
@@ -52,8 +53,9 @@ export async function restoreBridges(
     if (cfg) configs.set(net.id, cfg);
   }
   await attempt(() => driver.setSysctls());
+  const ports = nets.filter((n) => configs.has(n.id)).flatMap((n) => (endpoints.get(n.id) ?? []).flatMap(({ ep }) => nftPortsOf(n, ep)));
   await attempt(async () => {
-    await kernel.nftApply(fullTableScript(nets.filter((n) => configs.has(n.id)).map((n) => nftNetworkOf(n, configs.get(n.id)!))));
+    await kernel.nftApply(fullTableScript(nets.filter((n) => configs.has(n.id)).map((n) => nftNetworkOf(n, configs.get(n.id)!)), ports));
     driver.markInitialized();
   });
   for (const net of nets) if (net.enableIPv6) await attempt(() => kernel.sysctls({ 'net.ipv6.conf.all.forwarding': '1' }));
@@ -89,7 +91,7 @@ export async function restoreBridges(
   }
   const rejoin: Wanted[] = [];
   for (const [veth, w] of wantedVeths) {
-    if (present.has(veth)) lines.push(`link set ${veth} master ${w.cfg.bridgeName} up`);
+    if (present.has(veth)) lines.push(...enslaveLines(w.cfg, w.ep));
     else rejoin.push(w);
   }
   await attempt(async () => {

@@ -1,0 +1,433 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { ContainerRecord, NetworkRecord } from '../engine/model.js';
+import type { Registry } from '../engine/registry.js';
+import { hostResolvers, type ResolvInput } from '../engine/containerFiles.js';
+import { DnsTable } from './table.js';
+import { Upstream } from './upstream.js';
+import { buildAnswer, buildError, buildSlowAnswer, CLASS_IN, parseQuery, RCODE, slowQuery, truncateForUdp, type Query } from './wire.js';
+
+// weft's embedded DNS: one UDP and one TCP socket on the gateway address of each user-defined
+// network (aardvark-dns's layout; Docker's 127.0.0.11 would need a socket inside every container
+// namespace, which Node cannot open, plus a NAT rule per container). The querier is identified
+// by the query's source address; see table.ts for what it may resolve.
+
+export interface DnsLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface DnsServerOptions {
+  registry: Registry;
+  /** Upstream resolvers ("ip" or "ip:port"); read on every forwarded query. */
+  upstreams: () => string[];
+  /**
+   * Per-container upstreams (Docker: a container's --dns servers are its embedded resolver's
+   * upstreams); undefined/empty = upstreams().
+   */
+  upstreamsFor?: (containerId: string) => string[] | undefined;
+  log: DnsLogger;
+  port?: number;
+  /** Search domains the containers get (so "db.<domain>" finds db); default: the host's. */
+  searchDomains?: () => string[];
+  upstreamTimeoutMs?: number;
+  upstreamDownMs?: number;
+  /** Bounded upstream work: exchanges in flight at most (beyond: SERVFAIL at once). */
+  maxPendingUpstream?: number;
+  /** TCP connections at most, over all listeners. */
+  maxTcpConnections?: number;
+}
+
+interface Listener {
+  networkId: string;
+  address: string;
+  udp: dgram.Socket;
+  tcp: net.Server;
+  conns: Set<net.Socket>;
+}
+
+const TCP_IDLE_MS = 10_000;
+const MAX_TCP_BUFFER = 65535 + 2;
+
+export class DnsServer {
+  readonly table: DnsTable;
+  readonly upstream: Upstream;
+  private readonly port: number;
+  private readonly listeners = new Map<string, Listener[]>();
+  private readonly opening = new Map<string, Promise<void>>();
+  private tcpCount = 0;
+  private readonly maxTcp: number;
+  private followers: (() => void)[] = [];
+  readonly counters = { queries: 0, tcpQueries: 0, local: 0, forwarded: 0, servfail: 0, formerr: 0, refused: 0, dropped: 0, slowPath: 0 };
+
+  constructor(private readonly opts: DnsServerOptions) {
+    this.port = opts.port ?? 53;
+    this.maxTcp = opts.maxTcpConnections ?? 512;
+    const search = opts.searchDomains ?? cachedHostSearch();
+    this.table = new DnsTable(opts.registry, { searchDomains: search });
+    this.upstream = new Upstream({
+      servers: opts.upstreams,
+      timeoutMs: opts.upstreamTimeoutMs,
+      downMs: opts.upstreamDownMs,
+      maxPending: opts.maxPendingUpstream,
+    });
+  }
+
+  /** Serves DNS on `address`:port (UDP and TCP) for `networkId`. Idempotent per address. */
+  async listen(networkId: string, address: string): Promise<void> {
+    const key = `${networkId}|${address}`;
+    const current = this.listeners.get(networkId);
+    if (current?.some((l) => l.address === address)) return;
+    const busy = this.opening.get(key);
+    if (busy) return busy;
+    const p = this.open(networkId, address).finally(() => this.opening.delete(key));
+    this.opening.set(key, p);
+    return p;
+  }
+
+  private async open(networkId: string, address: string): Promise<void> {
+    const v6 = net.isIPv6(address);
+    // A synchronous lookup: dgram otherwise resolves the (literal) destination of every reply
+    // through dns.lookup and a nextTick.
+    const lookup = (host: string, _o: unknown, cb: (err: Error | null, a: string, f: number) => void) => cb(null, host, v6 ? 6 : 4);
+    const makeUdp = () => {
+      const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: lookup as never, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      return new Promise<dgram.Socket>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind({ address, port: this.port, exclusive: true }, () => {
+          sock.off('error', reject);
+          resolve(sock);
+        });
+      });
+    };
+    const udp = await bindWithRetry(makeUdp);
+    const tcp = net.createServer({ noDelay: true });
+    try {
+      await bindWithRetry(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            tcp.once('error', reject);
+            tcp.listen({ host: address, port: this.port, backlog: 511 }, () => {
+              tcp.off('error', reject);
+              resolve();
+            });
+          }),
+      );
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
+    const l: Listener = { networkId, address, udp, tcp, conns: new Set() };
+    udp.on('message', (msg, rinfo) => this.onUdp(l, msg, rinfo));
+    udp.on('error', (err) => this.opts.log.warn({ network: networkId, address, err: String(err) }, 'dns udp socket error'));
+    tcp.on('connection', (sock) => this.onTcp(l, sock));
+    tcp.on('error', (err) => this.opts.log.warn({ network: networkId, address, err: String(err) }, 'dns tcp socket error'));
+    const list = this.listeners.get(networkId) ?? [];
+    list.push(l);
+    this.listeners.set(networkId, list);
+    this.opts.log.debug({ network: networkId, address, port: this.port }, 'dns listening');
+  }
+
+  /** Stops serving `networkId` (every address of it). */
+  async close(networkId: string): Promise<void> {
+    const list = this.listeners.get(networkId);
+    this.listeners.delete(networkId);
+    if (!list) return;
+    await Promise.all(list.map((l) => closeListener(l)));
+  }
+
+  async closeAll(): Promise<void> {
+    for (const off of this.followers.splice(0)) off();
+    await Promise.all([...this.listeners.keys()].map((id) => this.close(id)));
+    this.upstream.close();
+    this.table.close();
+  }
+
+  /**
+   * Opens/closes listeners as networks come and go: every network for which dnsAddresses() is
+   * non-empty. The network record is put before its bridge exists, so binding is retried while
+   * the address is not yet assigned (bindWithRetry); call syncNetwork() after creating the bridge
+   * to not wait for a retry.
+   */
+  follow(): void {
+    const reg = this.opts.registry;
+    const onPut = (n: NetworkRecord) => void this.syncNetwork(n).catch((err) => this.opts.log.warn({ network: n.name, err: String(err) }, 'dns listen failed'));
+    const onDelete = (n: NetworkRecord) => void this.close(n.id);
+    reg.networks.on('put', onPut);
+    reg.networks.on('delete', onDelete);
+    this.followers.push(() => reg.networks.off('put', onPut), () => reg.networks.off('delete', onDelete));
+    for (const n of reg.networks.byId.values()) onPut(n);
+  }
+
+  /** Brings the listeners of one network in line with its record. */
+  async syncNetwork(n: NetworkRecord): Promise<void> {
+    const want = dnsAddresses(n);
+    const have = this.listeners.get(n.id) ?? [];
+    for (const l of have.filter((x) => !want.includes(x.address))) {
+      this.listeners.set(n.id, (this.listeners.get(n.id) ?? []).filter((x) => x !== l));
+      await closeListener(l);
+    }
+    await Promise.all(want.map((a) => this.listen(n.id, a)));
+  }
+
+  stats() {
+    const listening: Record<string, string[]> = {};
+    for (const [id, list] of this.listeners) listening[id] = list.map((l) => l.address);
+    return { ...this.counters, tcpConnections: this.tcpCount, listening, upstream: this.upstream.stats(), names: this.table.sizes() };
+  }
+
+  // ---- query handling ------------------------------------------------------------------------
+
+  private onUdp(l: Listener, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.counters.queries++;
+    const src = rinfo.address;
+    try {
+      const q = parseQuery(msg);
+      if (q !== null && q.qclass === CLASS_IN) {
+        const res = this.table.lookup(src, q.qname, q.qtype, l.networkId);
+        if (res !== null) {
+          this.counters.local++;
+          l.udp.send(buildAnswer(msg, q, res, q.udpSize), rinfo.port, src);
+          return;
+        }
+      }
+      this.handle(l, msg, src, q, false, (reply) => sendUdp(l, reply, rinfo.port, src));
+    } catch (err) {
+      this.counters.dropped++;
+      this.opts.log.debug({ err: String(err) }, 'dns query failed');
+    }
+  }
+
+  /** Everything but the UDP fast path's local answers: slow path, forwarding, errors. */
+  private handle(l: Listener, msg: Buffer, src: string, fast: Query | null, tcp: boolean, send: (b: Buffer) => void): void {
+    try {
+      let udpSize = 65535;
+      if (fast === null) {
+        this.counters.slowPath++;
+        const s = slowQuery(msg);
+        if (s.kind === 'drop') {
+          this.counters.dropped++;
+          return;
+        }
+        if (s.kind === 'reply') {
+          this.counters.formerr++;
+          send(s.packet);
+          return;
+        }
+        udpSize = tcp ? 65535 : s.udpSize;
+        if (s.qclass === CLASS_IN) {
+          const res = this.table.lookup(src, s.qname, s.qtype, l.networkId);
+          if (res) {
+            this.counters.local++;
+            send(buildSlowAnswer(s, res, udpSize));
+            return;
+          }
+        }
+      } else {
+        udpSize = tcp ? 65535 : fast.udpSize;
+        if (tcp && fast.qclass === CLASS_IN) {
+          const res = this.table.lookup(src, fast.qname, fast.qtype, l.networkId);
+          if (res) {
+            this.counters.local++;
+            send(buildAnswer(msg, fast, res, 65535));
+            return;
+          }
+        }
+      }
+      this.forward(l, msg, src, fast, tcp, udpSize, send);
+    } catch (err) {
+      // Never let one packet take the daemon down.
+      this.counters.dropped++;
+      this.opts.log.debug({ err: String(err) }, 'dns query failed');
+    }
+  }
+
+  private forward(l: Listener, msg: Buffer, src: string, fast: Query | null, tcp: boolean, udpSize: number, send: (b: Buffer) => void): void {
+    const fail = (rcode: number) => {
+      if (rcode === RCODE.SERVFAIL) this.counters.servfail++;
+      else this.counters.refused++;
+      send(fast ? buildError(msg, fast, rcode) : errorFrom(msg, rcode));
+    };
+    // Docker forwards nothing for containers that are on internal networks only.
+    if (this.table.internalOnly(src, l.networkId)) return fail(RCODE.SERVFAIL);
+    this.counters.forwarded++;
+    let servers: string[] | undefined;
+    if (this.opts.upstreamsFor) {
+      const cid = this.table.querierContainer(src, l.networkId);
+      const own = cid ? this.opts.upstreamsFor(cid) : undefined;
+      if (own && own.length) servers = own;
+    }
+    this.upstream.query(msg, tcp, servers).then(
+      (reply) => {
+        if (!reply) return fail(RCODE.SERVFAIL);
+        const out = tcp ? reply : truncateForUdp(reply, udpSize);
+        if (out) send(out);
+        else fail(RCODE.SERVFAIL);
+      },
+      () => fail(RCODE.SERVFAIL),
+    );
+  }
+
+  private onTcp(l: Listener, sock: net.Socket): void {
+    if (this.tcpCount >= this.maxTcp) {
+      sock.destroy();
+      return;
+    }
+    this.tcpCount++;
+    l.conns.add(sock);
+    sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => {
+      this.tcpCount--;
+      l.conns.delete(sock);
+    });
+    let buf: Buffer = Buffer.alloc(0);
+    const src = net.isIPv4(sock.remoteAddress ?? '') ? sock.remoteAddress! : (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const send = (reply: Buffer) => {
+      if (sock.destroyed) return;
+      const frame = Buffer.allocUnsafe(2 + reply.length);
+      frame.writeUInt16BE(reply.length, 0);
+      reply.copy(frame, 2);
+      sock.write(frame);
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (buf.length > MAX_TCP_BUFFER * 4) {
+        sock.destroy();
+        return;
+      }
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = Buffer.from(buf.subarray(2, 2 + len));
+        buf = buf.subarray(2 + len);
+        this.counters.queries++;
+        this.counters.tcpQueries++;
+        const q = parseQuery(msg);
+        this.handle(l, msg, src, q, true, send);
+      }
+    });
+  }
+}
+
+/** The addresses weft's DNS listens on for a network: its gateways, user-defined bridges only. */
+export function dnsAddresses(n: NetworkRecord): string[] {
+  if (n.predefined || n.driver !== 'bridge' || n.configOnly) return [];
+  const out: string[] = [];
+  for (const pool of n.ipam.config) {
+    if (!pool.Gateway) continue;
+    if (pool.Subnet.includes(':') && !n.enableIPv6) continue;
+    out.push(pool.Gateway.split('/')[0]);
+  }
+  return out;
+}
+
+/**
+ * The resolv.conf of a container: null when it gets no embedded DNS (only on the predefined
+ * bridge, host or none: the caller writes the host's resolvers as Docker does); otherwise the
+ * gateways of its user-defined networks in its network order (glibc reads three at most; any one
+ * of them answers for all the container's networks), the host's search domains, ndots:0.
+ */
+export function resolvConfFor(c: ContainerRecord, registry: Registry, host: ResolvInput = hostResolvers()): ResolvInput | null {
+  if (c.networkMode === 'host' || c.networkMode === 'none') return null;
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const att of c.networks) {
+    const n = registry.networks.byId.get(att.networkId);
+    if (!n) continue;
+    for (const a of dnsAddresses(n)) {
+      const list = net.isIPv6(a) ? v6 : v4;
+      if (!list.includes(a)) list.push(a);
+    }
+  }
+  // IPv4 gateways first: a container always has IPv4 on a dual-stack network.
+  const nameservers = [...v4, ...v6].slice(0, 3);
+  if (nameservers.length === 0) return null;
+  return { nameservers, search: [...host.search], options: ['ndots:0'] };
+}
+
+/** Replies that arrive later (upstream) may find the socket closed meanwhile. */
+function sendUdp(l: Listener, reply: Buffer, port: number, address: string): void {
+  try {
+    l.udp.send(reply, port, address);
+  } catch {
+    /* listener closed */
+  }
+}
+
+/**
+ * The upstream resolvers for the daemon's forwarding: the host's resolv.conf nameservers
+ * *including* loopback ones (systemd-resolved's 127.0.0.53): unlike Docker, which forwards from
+ * inside the container's namespace, weft forwards from the daemon, in the host namespace.
+ * Falls back to hostResolvers() (loopback-free, Docker's 8.8.8.8 default) when there are none.
+ */
+export function hostUpstreams(path = '/etc/resolv.conf'): string[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    /* none */
+  }
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const [key, value] = raw.trim().split(/\s+/);
+    if (key === 'nameserver' && value && net.isIP(value)) out.push(value); // link-local keeps its %zone
+  }
+  return out.length ? out : hostResolvers(path).nameservers;
+}
+
+function errorFrom(msg: Buffer, rcode: number): Buffer {
+  const q = parseQuery(msg);
+  if (q) return buildError(msg, q, rcode);
+  const out = Buffer.alloc(12);
+  msg.copy(out, 0, 0, Math.min(12, msg.length));
+  out[2] = 0x80 | (out[2] & 0x79);
+  out[3] = 0x80 | (rcode & 0xf);
+  out.fill(0, 4, 12);
+  return out;
+}
+
+async function closeListener(l: Listener): Promise<void> {
+  for (const c of l.conns) c.destroy();
+  await Promise.all([
+    new Promise<void>((resolve) => {
+      try {
+        l.udp.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    }),
+    new Promise<void>((resolve) => l.tcp.close(() => resolve())),
+  ]);
+}
+
+/** EADDRNOTAVAIL while the bridge (or IPv6 DAD) is not ready yet: retried for up to ~10 s. */
+async function bindWithRetry<T>(bind: () => Promise<T>): Promise<T> {
+  let delay = 20;
+  for (let waited = 0; ; ) {
+    try {
+      return await bind();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRNOTAVAIL' || waited > 10_000) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+      waited += delay;
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+}
+
+function cachedHostSearch(): () => string[] {
+  let at = 0;
+  let value: string[] = [];
+  return () => {
+    const now = Date.now();
+    if (now - at > 5000) {
+      at = now;
+      value = hostResolvers().search;
+    }
+    return value;
+  };
+}
