@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { invalid } from '../engine/errors.js';
 
@@ -7,9 +8,25 @@ import { invalid } from '../engine/errors.js';
 const stringMap = z.record(z.string(), z.string());
 const nullableStringMap = stringMap.nullish();
 
+/** Go's net.ParseCIDR, as libnetwork's IPAM applies it to a requested pool. */
+export function isCidr(value: string): boolean {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!m) return false;
+  const bits = Number(m[2]);
+  if (isIP(m[1]) === 4) return bits <= 32 && !/(^|\.)0\d/.test(m[1]);
+  if (isIP(m[1]) === 6) return bits <= 128;
+  return false;
+}
+
 export const IpamPoolSchema = z
   .object({
-    Subnet: z.string().optional(),
+    Subnet: z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        // dockerd 20.10 says this with a 500; a client error is a 400 (as later dockers answer).
+        if (v && !isCidr(v)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `Invalid subnet ${v} : invalid CIDR address: ${v}`, params: { bare: true } });
+      }),
     IPRange: z.string().optional(),
     Gateway: z.string().optional(),
     AuxiliaryAddresses: nullableStringMap,
@@ -18,7 +35,8 @@ export const IpamPoolSchema = z
 
 export const NetworkCreateSchema = z
   .object({
-    Name: z.string({ required_error: 'network name must not be empty' }),
+    // A missing name decodes as "" in Go; the engine refuses it with dockerd's "invalid name: ".
+    Name: z.string().default(''),
     CheckDuplicate: z.boolean().optional(),
     Driver: z.string().optional(),
     Scope: z.string().optional(),
@@ -48,8 +66,13 @@ export const EndpointSettingsSchema = z
   })
   .passthrough();
 
-export const NetworkConnectSchema = z.object({ Container: z.string(), EndpointConfig: EndpointSettingsSchema.nullish() }).passthrough();
-export const NetworkDisconnectSchema = z.object({ Container: z.string(), Force: z.boolean().optional() }).passthrough();
+/** GET /networks/{id} query: any scope string (an unknown one finds nothing, as on dockerd). */
+export const NetworkInspectQuerySchema = z
+  .object({ scope: z.string().optional(), verbose: z.string().optional() })
+  .passthrough();
+
+export const NetworkConnectSchema = z.object({ Container: z.string().default(''), EndpointConfig: EndpointSettingsSchema.nullish() }).passthrough();
+export const NetworkDisconnectSchema = z.object({ Container: z.string().default(''), Force: z.boolean().optional() }).passthrough();
 
 const stringList = z.array(z.string()).nullish();
 const command = z.union([z.array(z.string()), z.string().transform((s) => [s])]).nullish();
@@ -105,11 +128,30 @@ export const ExecCreateSchema = z
 
 export const ExecStartSchema = z.object({ Detach: z.boolean().optional(), Tty: z.boolean().optional() }).passthrough();
 
-/** Parses with a schema; a mismatch is a 400 naming the field, as Docker's decoder errors do. */
+/** Go type names of the request structs, for json decoding errors in Docker's words. */
+const GO_STRUCT = new Map<z.ZodTypeAny, string>([
+  [NetworkCreateSchema, 'NetworkCreateRequest'],
+  [NetworkConnectSchema, 'NetworkConnect'],
+  [NetworkDisconnectSchema, 'NetworkDisconnect'],
+  [ContainerCreateSchema, 'ContainerConfigWrapper'],
+  [ExecCreateSchema, 'ExecConfig'],
+]);
+
+const GO_KIND: Record<string, string> = { string: 'string', number: 'number', integer: 'number', float: 'number', boolean: 'bool', array: 'array', object: 'object' };
+const GO_TYPE: Record<string, string> = { string: 'string', number: 'int', boolean: 'bool', array: '[]string', object: 'map[string]string' };
+
+/**
+ * Parses with a schema; a mismatch is a 400. A value of the wrong JSON type reads like Go's
+ * decoder error (what dockerd answers); a failed rule gives its own message.
+ */
 export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = issue.path.join('.');
+  if (issue.code === z.ZodIssueCode.invalid_type && issue.received !== 'undefined' && issue.received !== 'null' && GO_STRUCT.has(schema)) {
+    throw invalid(`json: cannot unmarshal ${GO_KIND[issue.received] ?? issue.received} into Go struct field ${GO_STRUCT.get(schema)}.${where} of type ${GO_TYPE[issue.expected] ?? issue.expected}`);
+  }
+  if (issue.code === z.ZodIssueCode.custom && (issue.params as { bare?: boolean } | undefined)?.bare) throw invalid(issue.message);
   throw invalid(where ? `invalid value for ${where}: ${issue.message}` : issue.message);
 }

@@ -15,6 +15,7 @@ export interface EndpointSettings {
 }
 
 export const ERR_HOST_NETWORK = 'container cannot be disconnected from host network or connected to host network';
+export const ERR_SHARED_NETWORK = 'container sharing network namespace with another container or host cannot be connected to any other network';
 export const ERR_NONE_NETWORK = 'container cannot be connected to multiple networks with one of the networks in private (none) mode';
 
 /** Docker's name for a network-mode value: default → bridge. */
@@ -26,7 +27,8 @@ export function attachmentFor(net: NetworkRecord, settings: EndpointSettings | n
   const ipv4 = settings?.IPAMConfig?.IPv4Address ?? '';
   const ipv6 = settings?.IPAMConfig?.IPv6Address ?? '';
   const aliases = settings?.Aliases ?? [];
-  if (isDefaultBridge(net)) {
+  // Docker's IsUserDefined is by name: bridge, host and none take neither addresses nor aliases.
+  if (net.predefined) {
     if (ipv4 || ipv6) throw invalid('user specified IP address is supported on user defined networks only');
     if (aliases.length) throw invalid('network-scoped alias is supported only for containers in user defined networks');
   } else if ((ipv4 || ipv6) && !net.userSubnets) {

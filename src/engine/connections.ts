@@ -1,12 +1,15 @@
 import { forbidden, invalid, systemError } from './errors.js';
-import { attachmentFor, ERR_HOST_NETWORK, ERR_NONE_NETWORK, type EndpointSettings } from './attachments.js';
+import { attachmentFor, ERR_HOST_NETWORK, ERR_NONE_NETWORK, ERR_SHARED_NETWORK, type EndpointSettings } from './attachments.js';
 import type { ContainerService } from './containers.js';
 import type { Serial } from './lock.js';
+import type { NetworkRecord } from './model.js';
 import type { Registry } from './registry.js';
 import type { SandboxService } from './sandbox.js';
 
 // Live connect/disconnect (`docker network connect|disconnect`): the container's wish list is
-// updated first, then the kernel if it is running, then its /etc files.
+// updated first, then the kernel if it is running, then its /etc files. The checks and their
+// order are dockerd 20.10's (daemon/container_operations.go): the container is looked up before
+// the network; a stopped container only has its settings updated.
 export class ConnectionService {
   constructor(
     private readonly deps: { registry: Registry; sandboxes: SandboxService; containers: ContainerService; serial: Serial },
@@ -15,16 +18,26 @@ export class ConnectionService {
   connect(netRef: string, containerRef: string, settings: EndpointSettings | null): Promise<void> {
     const { registry, sandboxes, containers, serial } = this.deps;
     return serial.run(async () => {
-      const net = registry.findNetwork(netRef);
       const c = registry.findContainer(containerRef);
-      if (c.networkMode === 'host' || net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
-      const current = c.networks.map((a) => registry.networks.byId.get(a.networkId));
-      if (net.driver === 'null' || current.some((n) => n?.driver === 'null')) throw invalid(ERR_NONE_NETWORK);
-      if (c.networks.some((a) => a.networkId === net.id)) throw forbidden(`endpoint with name ${c.name} already exists in network ${net.name}`);
-      const att = attachmentFor(net, settings);
+      const net = registry.findNetwork(netRef);
+      const running = c.state.status === 'running';
+      if (running && c.networkMode.startsWith('container:')) throw invalid(ERR_SHARED_NETWORK);
+      const att = attachmentFor(net, settings); // validateNetworkingConfig
+      if (c.networkMode !== 'host' && net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
+      for (const current of c.networks) {
+        const cur = registry.networks.byId.get(current.networkId);
+        if (!cur) continue;
+        if (cur.id === net.id) {
+          // Stopped: nothing to do (dockerd keeps the first settings). Running: libnetwork refuses.
+          if (!running) return;
+          throw forbidden(`endpoint with name ${c.name} already exists in network ${net.name}`);
+        }
+        if (!isPrivate(cur, c.networkMode) || !isPrivate(net, '')) throw invalid(ERR_SHARED_NETWORK);
+        if (cur.driver === 'null' || net.driver === 'null') throw invalid(ERR_NONE_NETWORK);
+      }
       c.networks.push(att);
       registry.containers.put(c);
-      if (c.state.status !== 'running') return;
+      if (!running) return;
       try {
         await sandboxes.join(c, att);
       } catch (err) {
@@ -36,19 +49,41 @@ export class ConnectionService {
     });
   }
 
-  disconnect(netRef: string, containerRef: string): Promise<void> {
+  disconnect(netRef: string, containerRef: string, force = false): Promise<void> {
     const { registry, sandboxes, containers, serial } = this.deps;
     return serial.run(async () => {
-      const net = registry.findNetwork(netRef);
       const c = registry.findContainer(containerRef);
-      if (c.networkMode === 'host' || net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
-      const att = c.networks.find((a) => a.networkId === net.id);
+      const running = c.state.status === 'running';
+      let net: NetworkRecord | undefined;
+      let lookupError: unknown;
+      try {
+        net = registry.findNetwork(netRef);
+      } catch (err) {
+        lookupError = err;
+      }
+      if (!running || (!net && force)) {
+        // dockerd only edits the stored settings here, and names the network as it was given.
+        const att = net && c.networks.find((a) => a.networkId === net!.id);
+        if (!net || !att) throw systemError(`container ${c.id} is not connected to the network ${netRef}`);
+        if (c.networkMode === 'host' && net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
+        c.networks = c.networks.filter((a) => a !== att);
+        registry.containers.put(c);
+        return;
+      }
+      if (!net) throw lookupError;
+      if (c.networkMode === 'host' && net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
+      const att = c.networks.find((a) => a.networkId === net!.id);
       if (!att) throw systemError(`container ${c.id} is not connected to network ${net.name}`);
       c.networks = c.networks.filter((a) => a !== att);
       registry.containers.put(c);
-      const ep = registry.endpointsOfContainer(c.id).find((e) => e.networkId === net.id);
+      const ep = registry.endpointsOfContainer(c.id).find((e) => e.networkId === net!.id);
       if (ep) await sandboxes.leave(c, ep);
-      if (c.state.status === 'running') containers.writeFiles(c);
+      containers.writeFiles(c);
     });
   }
+}
+
+/** Docker's NetworkMode.IsPrivate: neither the host's namespace nor another container's. */
+function isPrivate(net: NetworkRecord, mode: string): boolean {
+  return net.driver !== 'host' && !mode.startsWith('container:');
 }

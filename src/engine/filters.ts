@@ -23,7 +23,7 @@ export function parseFilters(raw: string | undefined | null): Filters {
 /** Rejects keys a list endpoint does not know, with Docker's message. */
 export function checkFilterKeys(filters: Filters, allowed: string[]): void {
   for (const key of filters.keys()) {
-    if (!allowed.includes(key)) throw invalid(`invalid filter '${key}'`);
+    if (!allowed.includes(key)) throw invalid(`Invalid filter '${key}'`); // dockerd 20.10's capital I
   }
 }
 

@@ -12,6 +12,8 @@ import { nowRfc3339Nano } from './time.js';
 
 export interface NetworkCreateRequest {
   Name: string;
+  /** Refuse an existing name (409). Off, a second network of the same name is made (API < 1.44). */
+  CheckDuplicate?: boolean;
   Driver?: string;
   Internal?: boolean;
   Attachable?: boolean;
@@ -35,6 +37,15 @@ export interface NetworkDeps {
 }
 
 const PREDEFINED_DRIVERS = new Set(['host', 'null']);
+const PREDEFINED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
+
+/**
+ * The IPAM pools exactly as the user asked for them: Docker's inspect echoes these (a subnet
+ * given without a gateway shows without one), and shows the allocated pools only for a family
+ * the user left out. Kept beside the record's resolved `ipam.config`.
+ * TODO(model): move into NetworkRecord (src/engine/model.ts) as `ipamRequested`.
+ */
+export type NetworkRecordWithRequest = NetworkRecord & { ipamRequested?: IpamPoolConfig[] };
 
 export class NetworkService {
   constructor(private readonly deps: NetworkDeps) {}
@@ -52,9 +63,9 @@ export class NetworkService {
   private async createLocked(req: NetworkCreateRequest, predefined: boolean): Promise<NetworkRecord> {
     const { registry, ipam, log } = this.deps;
     const name = req.Name ?? '';
-    if (!name) throw invalid('network name must not be empty');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalid(`invalid network name "${name}": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
-    if (registry.networks.all().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+    if (!predefined && PREDEFINED_NAMES.has(name)) throw forbidden(`operation is not permitted on predefined ${name} network `);
+    if (req.CheckDuplicate !== false && registry.networks.all().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
+    if (!name) throw invalid('invalid name: ');
     const driverName = req.Driver || 'bridge';
     const driver = this.deps.drivers.get(driverName);
     if (!driver) throw unsupportedDriverError(driverName) ?? notFound(`plugin "${driverName}" not found`);
@@ -62,7 +73,7 @@ export class NetworkService {
     const ipamDriver = req.IPAM?.Driver || 'default';
     if (ipamDriver !== 'default' && ipamDriver !== 'null') throw notFound(`plugin "${ipamDriver}" not found`);
 
-    const net: NetworkRecord = {
+    const net: NetworkRecordWithRequest = {
       id: newId(),
       name,
       driver: driverName,
@@ -74,12 +85,13 @@ export class NetworkService {
       ingress: Boolean(req.Ingress),
       configFrom: req.ConfigFrom?.Network ?? '',
       configOnly: Boolean(req.ConfigOnly),
-      ipam: { driver: ipamDriver, options: req.IPAM?.Options ?? (predefined ? null : {}), config: [] },
+      ipam: { driver: ipamDriver, options: req.IPAM?.Options ?? null, config: [] },
       options: req.Options ?? {},
       labels: req.Labels ?? {},
       userSubnets: (req.IPAM?.Config ?? []).length > 0,
       predefined,
       driverState: {},
+      ipamRequested: (req.IPAM?.Config ?? []).map((c) => ({ ...c })),
     };
     const existing = registry.networks.all().map((n) => ({ id: n.id, subnets: n.ipam.config.map((c) => c.Subnet) }));
     if (!PREDEFINED_DRIVERS.has(driverName) && ipamDriver === 'default') {
@@ -123,7 +135,7 @@ export class NetworkService {
     const type = filters.get('type');
     for (const t of type ?? []) if (t !== 'custom' && t !== 'builtin') throw invalid(`invalid filter: 'type'='${t}'`);
     const dangling = filters.get('dangling');
-    for (const d of dangling ?? []) if (!['true', 'false', '1', '0'].includes(d.toLowerCase())) throw invalid(`invalid filter 'dangling=${d}'`);
+    for (const d of dangling ?? []) if (!['true', 'false', '1', '0'].includes(d.toLowerCase())) throw invalid(`invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`);
     return this.deps.registry.networks.all().filter((n) => {
       if (!anyMatch(filters.get('name'), (v) => regexMatch(v, n.name))) return false;
       if (!anyMatch(filters.get('id'), (v) => regexMatch(v, n.id))) return false;

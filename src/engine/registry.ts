@@ -33,6 +33,8 @@ class Collection<T extends { id: string }> extends EventEmitter {
   }
 }
 
+export type LookupStyle = 'get' | 'find';
+
 export class Registry {
   readonly networks: Collection<NetworkRecord>;
   readonly containers: Collection<ContainerRecord>;
@@ -49,22 +51,32 @@ export class Registry {
     return this.db.transaction(fn)();
   }
 
-  /** Docker's lookup order: full ID, then exact name, then unique ID prefix. */
-  findNetwork(ref: string): NetworkRecord {
-    const found = this.lookupNetwork(ref);
+  /**
+   * Docker's lookup: a full ID wins at once; else an exact name (several networks may share one
+   * when created with CheckDuplicate off), else a unique ID prefix. `style` picks the wording of
+   * the ambiguity error: 'get' is GET /networks/{id}'s, 'find' the daemon's FindNetwork (rm,
+   * connect, disconnect, NetworkMode).
+   */
+  findNetwork(ref: string, style: LookupStyle = 'find'): NetworkRecord {
+    const found = this.lookupNetwork(ref, style);
     if (!found) throw notFound(`network ${ref} not found`);
     return found;
   }
 
-  lookupNetwork(ref: string): NetworkRecord | undefined {
+  lookupNetwork(ref: string, style: LookupStyle = 'find'): NetworkRecord | undefined {
     const byId = this.networks.byId.get(ref);
     if (byId) return byId;
     const all = this.networks.all();
-    const byName = all.find((n) => n.name === ref);
-    if (byName) return byName;
+    const byName = all.filter((n) => n.name === ref);
+    if (byName.length === 1) return byName[0];
+    if (byName.length > 1) {
+      throw invalid(style === 'get' ? `${byName.length} matches found based on name: network ${ref} is ambiguous` : `network ${ref} is ambiguous (${byName.length} matches found based on name)`);
+    }
     if (!ref) return undefined;
     const prefixed = all.filter((n) => n.id.startsWith(ref));
-    if (prefixed.length > 1) throw invalid(`network ${ref} is ambiguous (${prefixed.length} matches found based on ID prefix)`);
+    if (prefixed.length > 1) {
+      throw invalid(style === 'get' ? `${prefixed.length} matches found based on ID prefix: network ${ref} is ambiguous` : `network ${ref} is ambiguous (${prefixed.length} matches found based on ID prefix)`);
+    }
     return prefixed[0];
   }
 
@@ -75,6 +87,7 @@ export class Registry {
   }
 
   lookupContainer(ref: string): ContainerRecord | undefined {
+    if (ref === '') throw invalid('invalid name or ID supplied: ""');
     const byId = this.containers.byId.get(ref);
     if (byId) return byId;
     const name = ref.startsWith('/') ? ref.slice(1) : ref;

@@ -84,7 +84,8 @@ before(async () => {
   db = new Database(join(dataRoot, 'weft.db'));
   images = new ImageStore(db, dataRoot);
   const seeded = await images.seed(IMAGES);
-  assert.deepEqual(seeded, ['alpine:latest', 'busybox:latest']);
+  // nginx is seeded too when set-up could build it (it needs Debian's nginx package).
+  assert.deepEqual(seeded.filter((t) => t !== 'nginx:latest'), ['alpine:latest', 'busybox:latest']);
   rt = new ConmonRuntime({ execRoot, dataRoot, images });
 });
 

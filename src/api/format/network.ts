@@ -1,4 +1,5 @@
-import type { NetworkRecord } from '../../engine/model.js';
+import type { IpamPoolConfig, NetworkRecord } from '../../engine/model.js';
+import type { NetworkRecordWithRequest } from '../../engine/networks.js';
 import type { Registry } from '../../engine/registry.js';
 
 // Docker's NetworkResource JSON (GET /networks/{id}), key for key.
@@ -45,13 +46,7 @@ export function networkJson(net: NetworkRecord, registry: Registry, withContaine
     IPAM: {
       Driver: net.ipam.driver,
       Options: net.ipam.options,
-      Config: net.ipam.config.map((c) => {
-        const out: Record<string, unknown> = { Subnet: c.Subnet };
-        if (c.IPRange) out.IPRange = c.IPRange;
-        if (c.Gateway) out.Gateway = c.Gateway;
-        if (c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length) out.AuxiliaryAddresses = c.AuxiliaryAddresses;
-        return out;
-      }),
+      Config: ipamConfigJson(net),
     },
     Internal: net.internal,
     Attachable: net.attachable,
@@ -62,4 +57,29 @@ export function networkJson(net: NetworkRecord, registry: Registry, withContaine
     Options: net.options,
     Labels: net.labels,
   };
+}
+
+const isV6 = (c: IpamPoolConfig) => (c.Subnet ?? '').includes(':');
+
+/**
+ * Docker's IPAM.Config: per address family, the pools the user asked for exactly as given (no
+ * gateway when none was given), else the pools the daemon allocated (with their gateway).
+ * The default bridge is shown with its gateway (as dockerd >= 23 and the seed article do;
+ * dockerd 20.10 omits it).
+ */
+export function ipamConfigJson(net: NetworkRecord): Record<string, unknown>[] {
+  const requested = (net as NetworkRecordWithRequest).ipamRequested ?? [];
+  const out: Record<string, unknown>[] = [];
+  for (const v6 of [false, true]) {
+    const asked = net.predefined ? [] : requested.filter((c) => Boolean(c.Subnet) && isV6(c) === v6);
+    const pools = asked.length ? asked : net.ipam.config.filter((c) => isV6(c) === v6);
+    for (const c of pools) {
+      const o: Record<string, unknown> = { Subnet: c.Subnet };
+      if (c.IPRange) o.IPRange = c.IPRange;
+      if (c.Gateway) o.Gateway = c.Gateway;
+      if (c.AuxiliaryAddresses && Object.keys(c.AuxiliaryAddresses).length) o.AuxiliaryAddresses = c.AuxiliaryAddresses;
+      out.push(o);
+    }
+  }
+  return out;
 }

@@ -1,10 +1,11 @@
 import type { Engine } from '../../engine/engine.js';
 import type { EndpointSettings } from '../../engine/attachments.js';
-import { invalid, notFound } from '../../engine/errors.js';
+import type { IpamPoolConfig } from '../../engine/model.js';
+import { notFound } from '../../engine/errors.js';
 import { parseFilters } from '../../engine/filters.js';
 import { networkJson } from '../format/network.js';
-import { boolParam, type Router } from '../router.js';
-import { NetworkConnectSchema, NetworkCreateSchema, NetworkDisconnectSchema, parse } from '../schemas.js';
+import { compareVersions, type Router } from '../router.js';
+import { NetworkConnectSchema, NetworkCreateSchema, NetworkDisconnectSchema, NetworkInspectQuerySchema, parse } from '../schemas.js';
 import { Reply } from '../server.js';
 
 export function networkRoutes(router: Router, engine: Engine): void {
@@ -12,26 +13,34 @@ export function networkRoutes(router: Router, engine: Engine): void {
 
   router.add('GET', '/networks', (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
-    return networks.list(filters).map((n) => networkJson(n, registry, false));
+    // Before API 1.28 the list carried each network's containers, as inspect does.
+    const detailed = compareVersions(ctx.version, '1.28') < 0;
+    return networks.list(filters).map((n) => networkJson(n, registry, detailed));
   });
 
   router.add('GET', '/networks/{id}', (ctx) => {
-    const scope = ctx.query.get('scope');
-    if (scope && !['local', 'global', 'swarm'].includes(scope)) throw invalid(`invalid scope: ${scope}`);
-    boolParam(ctx.query, 'verbose'); // only meaningful for swarm-scope networks
-    const net = registry.findNetwork(ctx.params.id);
+    const { scope } = parse(NetworkInspectQuerySchema, Object.fromEntries(ctx.query));
+    const net = registry.findNetwork(ctx.params.id, 'get');
+    // Every weft network is local: a scope other than the network's is simply not found (dockerd
+    // does the same for unknown scopes); verbose only adds swarm service details.
     if (scope && net.scope !== scope) throw notFound(`network ${ctx.params.id} not found`);
     return networkJson(net, registry, true);
   });
 
   router.add('POST', '/networks/create', async (ctx) => {
     const body = parse(NetworkCreateSchema, await ctx.body());
+    // API 1.44 deprecated CheckDuplicate: the daemon always checks. Before, off means a second
+    // network of the same name is made, with a warning.
+    const checkDuplicate = compareVersions(ctx.version, '1.44') >= 0 || body.CheckDuplicate === true;
+    const existing = registry.networks.all().find((n) => n.name === body.Name);
     const net = await networks.create({
       ...body,
+      CheckDuplicate: checkDuplicate,
       EnableIPv6: body.EnableIPv6 ?? false,
-      IPAM: body.IPAM ? { Driver: body.IPAM.Driver, Config: (body.IPAM.Config ?? []) as never, Options: body.IPAM.Options ?? {} } : null,
+      IPAM: body.IPAM ? { Driver: body.IPAM.Driver, Config: (body.IPAM.Config ?? []) as IpamPoolConfig[], Options: body.IPAM.Options ?? null } : null,
     });
-    return new Reply(201, { Id: net.id, Warning: '' });
+    const warning = existing ? `Network with name ${existing.name} (id : ${existing.id}) already exists` : '';
+    return new Reply(201, { Id: net.id, Warning: warning });
   });
 
   router.add('DELETE', '/networks/{id}', async (ctx) => {
@@ -47,12 +56,12 @@ export function networkRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/networks/{id}/disconnect', async (ctx) => {
     const body = parse(NetworkDisconnectSchema, await ctx.body());
-    await connections.disconnect(ctx.params.id, body.Container);
+    await connections.disconnect(ctx.params.id, body.Container, body.Force ?? false);
     return new Reply(200);
   });
 
   router.add('POST', '/networks/prune', async (ctx) => {
     const removed = await networks.prune(parseFilters(ctx.query.get('filters')));
-    return { NetworksDeleted: removed };
+    return { NetworksDeleted: removed.length ? removed : null };
   });
 }
