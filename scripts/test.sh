@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
 mapfile -t unit < <(find dist/test/unit -name '*.test.js' | sort)
-mapfile -t kernel < <(find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort)
+mapfile -t kernel < <(find dist/test/integration dist/test/e2e dist/test/conformance -name '*.test.js' 2>/dev/null | sort)
 node --test --test-concurrency=1 "${unit[@]}" "${kernel[@]}"

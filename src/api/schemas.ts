@@ -5,6 +5,10 @@ import { invalid } from '../engine/errors.js';
 // Request bodies, validated at the edge (shapes from Docker's Engine API spec). Handlers get
 // typed values; unknown keys pass through as Docker ignores them.
 
+// Go's decoder leaves a field at its zero value for a JSON null, and docker-py sends null for
+// every keyword left unset (IPAMPool's iprange, gateway...): optional fields accept null too.
+const optStr = z.string().nullish().transform((v) => v ?? undefined);
+const optBool = z.boolean().nullish().transform((v) => v ?? undefined);
 const stringMap = z.record(z.string(), z.string());
 const nullableStringMap = stringMap.nullish();
 
@@ -20,15 +24,12 @@ export function isCidr(value: string): boolean {
 
 export const IpamPoolSchema = z
   .object({
-    Subnet: z
-      .string()
-      .optional()
-      .superRefine((v, ctx) => {
+    Subnet: optStr.superRefine((v, ctx) => {
         // dockerd 20.10 says this with a 500; a client error is a 400 (as later dockers answer).
         if (v && !isCidr(v)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `Invalid subnet ${v} : invalid CIDR address: ${v}`, params: { bare: true } });
       }),
-    IPRange: z.string().optional(),
-    Gateway: z.string().optional(),
+    IPRange: optStr,
+    Gateway: optStr,
     AuxiliaryAddresses: nullableStringMap,
   })
   .passthrough();
@@ -36,18 +37,18 @@ export const IpamPoolSchema = z
 export const NetworkCreateSchema = z
   .object({
     // A missing name decodes as "" in Go; the engine refuses it with dockerd's "invalid name: ".
-    Name: z.string().default(''),
-    CheckDuplicate: z.boolean().optional(),
-    Driver: z.string().optional(),
-    Scope: z.string().optional(),
-    Internal: z.boolean().optional(),
-    Attachable: z.boolean().optional(),
-    Ingress: z.boolean().optional(),
-    ConfigOnly: z.boolean().optional(),
-    ConfigFrom: z.object({ Network: z.string().optional() }).nullish(),
-    EnableIPv6: z.boolean().nullish(),
+    Name: z.string().nullish().transform((v) => v ?? ''),
+    CheckDuplicate: optBool,
+    Driver: optStr,
+    Scope: optStr,
+    Internal: optBool,
+    Attachable: optBool,
+    Ingress: optBool,
+    ConfigOnly: optBool,
+    ConfigFrom: z.object({ Network: optStr }).nullish(),
+    EnableIPv6: optBool,
     IPAM: z
-      .object({ Driver: z.string().optional(), Config: z.array(IpamPoolSchema).nullish(), Options: nullableStringMap })
+      .object({ Driver: optStr, Config: z.array(IpamPoolSchema).nullish(), Options: nullableStringMap })
       .nullish(),
     Options: nullableStringMap,
     Labels: nullableStringMap,
@@ -57,22 +58,22 @@ export const NetworkCreateSchema = z
 export const EndpointSettingsSchema = z
   .object({
     IPAMConfig: z
-      .object({ IPv4Address: z.string().optional(), IPv6Address: z.string().optional(), LinkLocalIPs: z.array(z.string()).nullish() })
+      .object({ IPv4Address: optStr, IPv6Address: optStr, LinkLocalIPs: z.array(z.string()).nullish() })
       .nullish(),
     Links: z.array(z.string()).nullish(),
     Aliases: z.array(z.string()).nullish(),
     DriverOpts: nullableStringMap,
-    MacAddress: z.string().optional(),
+    MacAddress: optStr,
   })
   .passthrough();
 
 /** GET /networks/{id} query: any scope string (an unknown one finds nothing, as on dockerd). */
 export const NetworkInspectQuerySchema = z
-  .object({ scope: z.string().optional(), verbose: z.string().optional() })
+  .object({ scope: optStr, verbose: optStr })
   .passthrough();
 
-export const NetworkConnectSchema = z.object({ Container: z.string().default(''), EndpointConfig: EndpointSettingsSchema.nullish() }).passthrough();
-export const NetworkDisconnectSchema = z.object({ Container: z.string().default(''), Force: z.boolean().optional() }).passthrough();
+export const NetworkConnectSchema = z.object({ Container: z.string().nullish().transform((v) => v ?? ''), EndpointConfig: EndpointSettingsSchema.nullish() }).passthrough();
+export const NetworkDisconnectSchema = z.object({ Container: z.string().nullish().transform((v) => v ?? ''), Force: optBool }).passthrough();
 
 const stringList = z.array(z.string()).nullish();
 const command = z.union([z.array(z.string()), z.string().transform((s) => [s])]).nullish();

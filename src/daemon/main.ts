@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { CommanderError } from 'commander';
 import { pino, destination } from 'pino';
 import { buildApi } from '../api/index.js';
@@ -68,6 +69,12 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   routeTimer.unref();
 
   const server = createApiServer(buildApi(engine), log);
+  // Upgraded (attach/exec) connections are not the http server's any more: track them to end them at shutdown.
+  const hijacked = new Set<Duplex>();
+  server.on('upgrade', (_req, socket: Duplex) => {
+    hijacked.add(socket);
+    socket.on('close', () => hijacked.delete(socket));
+  });
   const socketPath = config.host.replace(/^unix:\/\//, '');
   mkdirSync(dirname(socketPath), { recursive: true });
   if (existsSync(socketPath)) unlinkSync(socketPath);
@@ -80,8 +87,10 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
 
   return async () => {
     clearInterval(routeTimer);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
+    for (const socket of hijacked) socket.destroy();
+    await closed;
     await dns.closeAll();
     engine.registry.db.close();
   };

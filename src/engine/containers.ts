@@ -13,6 +13,7 @@ import type { Registry } from './registry.js';
 import type { SandboxService } from './sandbox.js';
 import { nowRfc3339Nano } from './time.js';
 import { buildAttachments, type EndpointSettings } from './attachments.js';
+import { normalizeLinks, resolveLinks } from './links.js';
 import { mergeExposedPorts, validatePortBindings } from './ports.js';
 
 export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
@@ -99,6 +100,8 @@ export class ContainerService {
       netnsPath: '',
       restartCount: 0,
     };
+    const links = (hostConfig as { Links?: string[] | null }).Links;
+    if (links?.length) c.hostConfig.Links = normalizeLinks(registry, c, links);
     registry.containers.put(c);
     try {
       await this.deps.runtime.create({
@@ -124,20 +127,37 @@ export class ContainerService {
   }
 
   /** Returns false when the container was already running (Docker answers 304). */
-  start(ref: string): Promise<boolean> {
+  async start(ref: string): Promise<boolean> {
+    try {
+      return await this.startLocked(ref);
+    } catch (err) {
+      // As in Docker, a --rm container that cannot start is removed (the CLI waits for that).
+      const c = this.deps.registry.lookupContainer(ref);
+      if (c?.hostConfig.AutoRemove && c.state.status !== 'running') await this.remove(c.id, true).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private startLocked(ref: string): Promise<boolean> {
     return this.deps.serial.run(async () => {
       const c = this.deps.registry.findContainer(ref);
       if (c.state.status === 'running') return false;
-      await this.deps.sandboxes.setUp(c);
       try {
-        this.writeFiles(c);
-        const st = await this.deps.runtime.start(c.id);
-        c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
-        this.deps.registry.containers.put(c);
+        const links = resolveLinks(this.deps.registry, c, true);
+        await this.deps.sandboxes.setUp(c);
+        try {
+          this.writeFiles(c);
+          const st = await this.deps.runtime.start(c.id, links.env);
+          c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
+          this.deps.registry.containers.put(c);
+        } catch (err) {
+          await this.deps.sandboxes.tearDown(c);
+          c.state = { ...c.state, status: c.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: String((err as Error).message ?? err), exitCode: 128 };
+          this.deps.registry.containers.put(c);
+          throw err;
+        }
       } catch (err) {
-        await this.deps.sandboxes.tearDown(c);
-        c.state = { ...c.state, status: c.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: String((err as Error).message ?? err), exitCode: 128 };
-        this.deps.registry.containers.put(c);
+        this.deps.runtime.cancelAttaches(c.id); // `docker run` is attached and waits for the stream to end
         throw err;
       }
       return true;
@@ -162,7 +182,8 @@ export class ContainerService {
         options: hc.DnsOptions?.length ? hc.DnsOptions : base.options,
       };
     }
-    writeContainerFiles(this.deps.dataRoot, c, this.deps.registry.endpointsOfContainer(c.id), this.deps.registry.networks.byId, resolv, []);
+    const linkHosts = resolveLinks(this.deps.registry, c, false).hosts;
+    writeContainerFiles(this.deps.dataRoot, c, this.deps.registry.endpointsOfContainer(c.id), this.deps.registry.networks.byId, resolv, linkHosts);
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {

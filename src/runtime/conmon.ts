@@ -91,9 +91,10 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     }
   }
 
-  async start(id: string): Promise<ContainerStatus> {
+  async start(id: string, extraEnv: string[] = []): Promise<ContainerStatus> {
     const t0 = performance.now();
-    const spec = loadSpec(this.paths, id);
+    const saved = loadSpec(this.paths, id);
+    const spec = extraEnv.length ? { ...saved, env: [...saved.env, ...extraEnv] } : saved;
     const st = readStatus(this.paths, id);
     if (st.running) return st;
     await this.prepareBundle(spec);
@@ -194,10 +195,14 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     });
   }
 
-  async remove(id: string): Promise<void> {
-    this.exits.forget(id);
+  cancelAttaches(id: string): void {
     for (const a of this.pending.get(id) ?? []) a.close();
     this.pending.delete(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.exits.forget(id);
+    this.cancelAttaches(id);
     await this.runcCmd('delete', '--force', id).catch(() => undefined);
     const conmon = readInt(this.paths.conmonPidfile(id));
     if (conmon && aliveAs(conmon, 'conmon', id)) process.kill(conmon, 'SIGKILL');

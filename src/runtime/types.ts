@@ -77,7 +77,8 @@ export interface LogOptions {
 export interface Runtime extends EventEmitter {
   // emits 'exit' (id: string, exitCode: number) when a container's main process ends
   create(spec: RunSpec): Promise<void>;
-  start(id: string): Promise<ContainerStatus>;
+  /** extraEnv is added for this run only (legacy link variables, computed at each start). */
+  start(id: string, extraEnv?: string[]): Promise<ContainerStatus>;
   kill(id: string, signal: string): Promise<void>;
   status(id: string): Promise<ContainerStatus>;
   attach(id: string, opts: AttachOptions): Promise<AttachSession>;
@@ -86,6 +87,8 @@ export interface Runtime extends EventEmitter {
   logs(id: string, opts: LogOptions, tty: boolean): Readable;
   /** Removes bundle, rootfs mount and logs. The container must not be running. */
   remove(id: string): Promise<void>;
+  /** Ends attach sessions queued for a start that failed, so clients waiting on them return. */
+  cancelAttaches(id: string): void;
   /** Where the container's log file lives (reported by inspect as LogPath). */
   logPath(id: string): string;
   /** Called at daemon start: re-attach exit watching for containers still running. */
