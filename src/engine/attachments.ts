@@ -34,7 +34,8 @@ export function attachmentFor(net: NetworkRecord, settings: EndpointSettings | n
   } else if ((ipv4 || ipv6) && !net.userSubnets) {
     throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
   }
-  return { networkId: net.id, aliases: [...aliases], links: [...(settings?.Links ?? [])], ipv4Address: ipv4, ipv6Address: ipv6, driverOpts: { ...(settings?.DriverOpts ?? {}) } };
+  const sent = { IPAMConfig: settings?.IPAMConfig ?? null, Aliases: settings?.Aliases ?? null, DriverOpts: settings?.DriverOpts ?? null };
+  return { networkId: net.id, aliases: [...aliases], links: [...(settings?.Links ?? [])], ipv4Address: ipv4, ipv6Address: ipv6, driverOpts: { ...(settings?.DriverOpts ?? {}) }, sent };
 }
 
 export function isDefaultBridge(net: NetworkRecord): boolean {

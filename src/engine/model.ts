@@ -76,6 +76,8 @@ export interface NetworkAttachment {
   ipv4Address: string; // requested static address, '' for dynamic
   ipv6Address: string;
   driverOpts: Record<string, string>;
+  /** EndpointSettings fields as the client sent them (null = not sent): inspect echoes them, as Docker does. */
+  sent?: { IPAMConfig: Record<string, unknown> | null; Aliases: string[] | null; DriverOpts: Record<string, string> | null };
 }
 
 export type ContainerStatusName = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

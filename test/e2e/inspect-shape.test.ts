@@ -65,7 +65,8 @@ for (const kind of kinds) {
       assertShape('GET /networks/alpine-net', 'network-get-alpine-net.json', await apiJson(d!, 'GET', '/networks/alpine-net'));
     });
     test('GET /containers/alpine4/json: NetworkSettings and HostConfig.NetworkMode', async () => {
-      const actual = await apiJson(d!, 'GET', '/containers/alpine4/json');
+      // The fixture was captured at API 1.41 (dockerd 20.10): ask weft at the same version.
+      const actual = await apiJson(d!, 'GET', '/v1.41/containers/alpine4/json');
       const expected = fixture('container-inspect-alpine4.json') as { NetworkSettings: unknown; HostConfig: { NetworkMode: string } };
       const diff = shapeDiff(expected.NetworkSettings, actual?.NetworkSettings, '$.NetworkSettings');
       if (actual?.HostConfig?.NetworkMode !== expected.HostConfig.NetworkMode) diff.push(`$.HostConfig.NetworkMode: ${JSON.stringify(actual?.HostConfig?.NetworkMode)}, dockerd has "${expected.HostConfig.NetworkMode}"`);

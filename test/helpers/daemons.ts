@@ -6,11 +6,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestNetns, type TestNetns } from './netns.js';
 
-// Starts a container engine (weftd or the real dockerd) in a fresh network namespace with private
-// data root, exec root and socket, so that e2e tests and benchmarks can drive it with the real
-// docker CLI. Everything it creates is torn down by stop(), which then checks that nothing leaked.
+// Starts a container engine (weftd, the real dockerd, or Podman's Docker-compatible API service)
+// in a fresh network namespace with private data root, exec root and socket, so that e2e tests and
+// benchmarks can drive it with the real docker CLI. Everything it creates is torn down by stop(),
+// which then checks that nothing leaked.
+//
+// Podman keeps netavark/aardvark state in the global /run/containers/networks, so run at most one
+// podman daemon at a time. Its configuration is private (CONTAINERS_CONF/CONTAINERS_STORAGE_CONF
+// under the daemon's own dirs): runc (crun does not work here), cgroupfs, file events, netavark,
+// and network definitions under the data root.
 
-export type DaemonKind = 'weft' | 'docker';
+export type DaemonKind = 'weft' | 'docker' | 'podman';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // from dist/test/helpers
 export const DOCKER_CLI = '/usr/local/bin/docker';
@@ -18,6 +24,7 @@ export const WEFT_CLI = join(REPO_ROOT, 'bin/weft');
 export const WEFTD_MAIN = join(REPO_ROOT, 'dist/src/daemon/main.js');
 export const IMAGES_DIR = join(REPO_ROOT, 'images');
 const DOCKERD = '/usr/sbin/dockerd';
+export const PODMAN = '/usr/bin/podman';
 
 export interface CmdResult {
   stdout: string;
@@ -40,10 +47,14 @@ export interface ApiResult {
 export interface StartOptions {
   /** How long to wait for /_ping. Default 20 s for weft, 40 s for docker. */
   startTimeoutMs?: number;
-  /** Images to import into dockerd (weftd seeds its own). Default alpine and busybox. */
+  /** Images to import into dockerd/podman (weftd seeds its own). Default alpine and busybox. */
   images?: string[];
   /** Extra daemon flags. */
   extraArgs?: string[];
+  /** weft only: node flags put before the daemon's main script (e.g. --cpu-prof, --cpu-prof-dir=DIR). */
+  nodeArgs?: string[];
+  /** Extra environment for the daemon process. */
+  daemonEnv?: NodeJS.ProcessEnv;
 }
 
 export interface Daemon {
@@ -71,6 +82,10 @@ export interface Daemon {
   kill9(): Promise<void>;
   /** Starts the daemon again on the same namespace, dirs and socket. */
   restart(): Promise<void>;
+  /** pid of the daemon process (nsenter execs it, so this is weftd/dockerd/podman itself), while it runs. */
+  pid(): number | undefined;
+  /** Milliseconds from spawning the daemon to its first 200 on /_ping, for the last (re)start. */
+  lastStartupMs: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,9 +244,9 @@ function cgroupsLeft(ids: Iterable<string>): string[] {
   }
   const found: string[] = [];
   for (const id of ids) {
-    for (const parent of ['docker', 'weft']) {
+    for (const parent of ['docker', 'weft', 'libpod_parent/libpod-']) {
       for (const c of ['', ...controllers]) {
-        const p = join(base, c, parent, id);
+        const p = parent.endsWith('-') ? join(base, c, parent + id) : join(base, c, parent, id);
         if (existsSync(p)) found.push(p);
       }
     }
@@ -277,6 +292,10 @@ export function dockerdAvailable(): boolean {
   return existsSync(DOCKERD) && existsSync(DOCKER_CLI);
 }
 
+export function podmanAvailable(): boolean {
+  return existsSync(PODMAN) && existsSync(DOCKER_CLI) && existsSync('/usr/sbin/runc');
+}
+
 export function weftdBuilt(): boolean {
   return existsSync(WEFTD_MAIN);
 }
@@ -285,7 +304,7 @@ export function weftdBuilt(): boolean {
 export function daemonKinds(): DaemonKind[] {
   const raw = process.env.WEFT_E2E_DAEMONS?.trim();
   const kinds = raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : dockerdAvailable() ? ['weft', 'docker'] : ['weft'];
-  for (const k of kinds) if (k !== 'weft' && k !== 'docker') throw new Error(`WEFT_E2E_DAEMONS: unknown daemon kind '${k}' (use weft,docker)`);
+  for (const k of kinds) if (k !== 'weft' && k !== 'docker' && k !== 'podman') throw new Error(`WEFT_E2E_DAEMONS: unknown daemon kind '${k}' (use weft,docker,podman)`);
   return kinds as DaemonKind[];
 }
 
@@ -322,7 +341,10 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   if (kind === 'docker' && !dockerdAvailable()) {
     throw new Error(`dockerd cannot start: ${DOCKERD} or ${DOCKER_CLI} missing (apt-get install docker.io)`);
   }
-  if (kind === 'docker') ensureImages();
+  if (kind === 'podman' && !podmanAvailable()) {
+    throw new Error(`podman cannot start: ${PODMAN}, ${DOCKER_CLI} or /usr/sbin/runc missing (apt-get install podman runc)`);
+  }
+  if (kind !== 'weft') ensureImages();
   installExitHooks();
 
   const tag = randomBytes(4).toString('hex');
@@ -346,9 +368,38 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: host, WEFT_HOST: host, DOCKER_CONFIG: `${tmpRoot}/cli` };
   for (const v of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION']) delete env[v];
 
+  const daemonEnv: NodeJS.ProcessEnv = { ...process.env, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...opts.daemonEnv };
+  if (kind === 'podman') {
+    // Containers get nofile/nproc limits below this machine's hard limits (podman's defaults
+    // exceed them and runc fails with "error setting rlimits").
+    writeFileSync(
+      `${tmpRoot}/containers.conf`,
+      [
+        '[containers]',
+        'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
+        '[engine]',
+        'runtime = "runc"',
+        'cgroup_manager = "cgroupfs"',
+        'events_logger = "file"',
+        `events_logfile_path = "${tmpRoot}/events.log"`,
+        `tmp_dir = "${execRoot}/tmp"`,
+        '[network]',
+        'network_backend = "netavark"',
+        `network_config_dir = "${dataRoot}/networks"`,
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(`${tmpRoot}/storage.conf`, ['[storage]', 'driver = "overlay"', `graphroot = "${dataRoot}"`, `runroot = "${execRoot}"`, ''].join('\n'));
+    daemonEnv.CONTAINERS_CONF = `${tmpRoot}/containers.conf`;
+    daemonEnv.CONTAINERS_STORAGE_CONF = `${tmpRoot}/storage.conf`;
+    env.CONTAINERS_CONF = daemonEnv.CONTAINERS_CONF;
+    env.CONTAINERS_STORAGE_CONF = daemonEnv.CONTAINERS_STORAGE_CONF;
+  }
   const daemonArgs =
     kind === 'weft'
-      ? [process.execPath, WEFTD_MAIN, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, ...(opts.extraArgs ?? [])]
+      ? [process.execPath, ...(opts.nodeArgs ?? []), WEFTD_MAIN, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, ...(opts.extraArgs ?? [])]
+      : kind === 'podman'
+      ? [PODMAN, '--root', dataRoot, '--runroot', execRoot, ...(opts.extraArgs ?? []), 'system', 'service', '--time=0', host]
       : [
           DOCKERD,
           '--data-root', dataRoot,
@@ -365,12 +416,14 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   const st: { child?: ChildProcess; exited?: { code: number | null; signal: NodeJS.Signals | null } } = {};
   const exitInfo = () => st.exited;
   let stopped = false;
+  let spawnedAt = 0;
 
   const launch = async () => {
     const fd = openSync(logFile, 'a');
     delete st.exited;
     try {
-      st.child = netns.spawn(daemonArgs[0]!, daemonArgs.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+      spawnedAt = performance.now();
+      st.child = netns.spawn(daemonArgs[0]!, daemonArgs.slice(1), { stdio: ['ignore', fd, fd], env: daemonEnv });
     } finally {
       closeSync(fd);
     }
@@ -391,14 +444,17 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
       }
       try {
         const r = await apiRequest(socket, 'GET', '/_ping', undefined, 2000);
-        if (r.status === 200) return;
+        if (r.status === 200) {
+          daemon.lastStartupMs = performance.now() - spawnedAt;
+          return;
+        }
       } catch {
         /* not up yet */
       }
       if (Date.now() > deadline) {
         throw new Error(`${kind} daemon did not answer /_ping on ${socket} within ${limit} ms; log ${logFile}:\n${tail(logFile)}`);
       }
-      await sleep(100);
+      await sleep(20);
     }
   };
 
@@ -506,6 +562,8 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
     weft: (args, o = {}) => cli(process.execPath, [WEFT_CLI, ...args], o),
     api,
     logTail: (n = 40) => tail(logFile, n),
+    pid: () => (st.child?.pid && !st.exited ? st.child.pid : undefined),
+    lastStartupMs: NaN,
     async kill9() {
       await killDaemon('SIGKILL', 5000);
     },
@@ -586,7 +644,7 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   live.add(handle);
   try {
     await launch();
-    if (kind === 'docker') await importImages(daemon, opts.images ?? ['alpine', 'busybox']);
+    if (kind !== 'weft') await importImages(daemon, opts.images ?? ['alpine', 'busybox']);
   } catch (err) {
     const log = tail(logFile);
     stopped = true;
@@ -628,8 +686,12 @@ async function forgetDeadContainerd(execRoot: string): Promise<void> {
 }
 
 async function importImages(d: Daemon, names: string[]): Promise<void> {
-  await Promise.all(
-    names.map(async (name) => {
+  // podman loses one of two concurrent imports (both report success), so import one by one there.
+  const each = <T>(xs: string[], fn: (x: string) => Promise<T>) =>
+    d.kind === 'podman' ? xs.reduce<Promise<unknown>>((p, x) => p.then(() => fn(x)), Promise.resolve()) : Promise.all(xs.map(fn));
+  await each(
+    names,
+    async (name) => {
       const changes: string[] = [];
       try {
         const cfg = JSON.parse(readFileSync(join(IMAGES_DIR, `${name}.json`), 'utf8')) as { Cmd?: string[]; Env?: string[] };
@@ -640,7 +702,7 @@ async function importImages(d: Daemon, names: string[]): Promise<void> {
       }
       const r = await d.docker(['import', ...changes, join(IMAGES_DIR, `${name}.tar`), name]);
       if (r.code !== 0) throw new Error(`docker import ${name} failed (${r.code}): ${r.stderr}`);
-    }),
+    },
   );
 }
 

@@ -1,4 +1,5 @@
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../../engine/model.js';
+import { ZERO_TIME } from '../../engine/model.js';
 import type { Registry } from '../../engine/registry.js';
 import { fileMounts } from '../../engine/containerFiles.js';
 import { unixSeconds } from '../../engine/time.js';
@@ -24,13 +25,18 @@ export function dnsNames(c: ContainerRecord, net: NetworkRecord, att: NetworkAtt
 }
 
 function endpointSettings(c: ContainerRecord, net: NetworkRecord, att: NetworkAttachment, ep: EndpointRecord | undefined, version: string) {
-  const legacyAliases = !net.predefined && compareVersions(version, '1.44') < 0 ? [...att.aliases, c.id.slice(0, 12)] : att.aliases;
+  const staticIpam = att.ipv4Address || att.ipv6Address ? { IPv4Address: att.ipv4Address || undefined, IPv6Address: att.ipv6Address || undefined } : null;
+  const sentAliases = att.sent ? att.sent.Aliases : att.aliases.length ? att.aliases : null;
+  // Before API 1.44 Docker listed the short container ID among a user network's aliases (now DNSNames).
+  const short = c.id.slice(0, 12);
+  const aliases = !net.predefined && compareVersions(version, '1.44') < 0 ? [...(sentAliases ?? []).filter((a) => a !== short), short] : sentAliases;
   const out: Record<string, unknown> = {
-    IPAMConfig: att.ipv4Address || att.ipv6Address ? { IPv4Address: att.ipv4Address || undefined, IPv6Address: att.ipv6Address || undefined } : null,
+    IPAMConfig: att.sent?.IPAMConfig ?? staticIpam,
     Links: att.links.length ? att.links : null,
-    Aliases: legacyAliases.length ? legacyAliases : null,
+    Aliases: aliases,
     MacAddress: ep?.mac ?? '',
-    NetworkID: net.id,
+    // Docker fills NetworkID once the container has run on the network.
+    NetworkID: ep || c.state.startedAt !== ZERO_TIME ? net.id : '',
     EndpointID: ep?.id ?? '',
     Gateway: ep?.gateway4 ?? '',
     IPAddress: addr(ep?.ipv4 ?? ''),
@@ -38,7 +44,7 @@ function endpointSettings(c: ContainerRecord, net: NetworkRecord, att: NetworkAt
     IPv6Gateway: ep?.gateway6 ?? '',
     GlobalIPv6Address: addr(ep?.ipv6 ?? ''),
     GlobalIPv6PrefixLen: prefixLen(ep?.ipv6 ?? ''),
-    DriverOpts: Object.keys(att.driverOpts).length ? att.driverOpts : null,
+    DriverOpts: att.sent ? att.sent.DriverOpts : Object.keys(att.driverOpts).length ? att.driverOpts : null,
   };
   if (compareVersions(version, '1.44') >= 0) out.DNSNames = net.predefined ? null : dnsNames(c, net, att);
   return out;
