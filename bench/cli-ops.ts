@@ -3,21 +3,14 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, startDaemon, type Daemon, type DaemonKind } from '../test/helpers/daemons.js';
+import { api, cli, ENGINE_KINDS, ENGINE_LABEL, fmtMs, pair, ratio, repeat, type OpStats } from './lib.js';
+export type { OpStats } from './lib.js';
 
-// Times everyday operations on each engine (weftd and the real dockerd), started in fresh
+// Times everyday operations on each engine (weftd, the real dockerd, podman's API service), started in fresh
 // namespaces by the test harness: once through the docker CLI (what users feel, dominated by the
 // CLI's own start-up) and once through the Engine API directly (what the daemon costs).
 //
-//   node dist/bench/cli-ops.js [--smoke] [--engines weft,docker]
-
-export interface OpStats {
-  op: string;
-  n: number;
-  samples: number[]; // ms
-  median: number;
-  p90: number;
-  error?: string;
-}
+//   node dist/bench/cli-ops.js [--smoke] [--engines weft,docker,podman]
 
 export interface EngineResult {
   kind: DaemonKind;
@@ -29,70 +22,10 @@ export interface EngineResult {
 export interface BenchOptions {
   smoke: boolean;
   engines: DaemonKind[];
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-function stats(op: string, samples: number[], error?: string): OpStats {
-  const s = [...samples].sort((a, b) => a - b);
-  return { op, n: s.length, samples, median: quantile(s, 0.5), p90: quantile(s, 0.9), error };
-}
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
-async function cli(d: Daemon, args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
-
-async function api(d: Daemon, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await d.api(method, path, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text.trim()}`);
-  return r.json;
-}
-
-/** A pair of operations (make + undo), each timed on its own; one untimed warm-up round first. */
-async function pair(
-  out: OpStats[],
-  names: [string, string],
-  n: number,
-  make: (i: number) => Promise<string>,
-  undo: (handle: string) => Promise<void>,
-): Promise<void> {
-  const a: number[] = [];
-  const b: number[] = [];
-  try {
-    await undo(await make(-1));
-    for (let i = 0; i < n; i++) {
-      let handle = '';
-      a.push(await timed(async () => void (handle = await make(i))));
-      b.push(await timed(() => undo(handle)));
-    }
-    out.push(stats(names[0], a), stats(names[1], b));
-  } catch (err) {
-    const msg = String(err instanceof Error ? err.message : err).split('\n')[0]!;
-    out.push(stats(names[0], a, msg), stats(names[1], b, msg));
-  }
-}
-
-async function repeat(out: OpStats[], name: string, n: number, fn: () => Promise<unknown>): Promise<void> {
-  const s: number[] = [];
-  try {
-    await fn();
-    for (let i = 0; i < n; i++) s.push(await timed(async () => void (await fn())));
-    out.push(stats(name, s));
-  } catch (err) {
-    out.push(stats(name, s, String(err instanceof Error ? err.message : err).split('\n')[0]));
-  }
+  /** Sections to run (default all): ops, scale, dns, profile. */
+  only?: string[];
+  /** Where results go (default bench/results). */
+  out?: string;
 }
 
 export async function benchEngine(kind: DaemonKind, smoke: boolean): Promise<EngineResult> {
@@ -109,26 +42,41 @@ export async function benchEngine(kind: DaemonKind, smoke: boolean): Promise<Eng
   try {
     const v = await api(d, 'GET', '/version').catch(() => undefined);
     // A little state so that the reads have something to list.
-    await cli(d, ['network', 'create', 'bench-static']);
+    await cli(d, ['network', 'create', '--subnet', '10.96.0.0/24', 'bench-static']);
+    await cli(d, ['network', 'create', '--subnet', '10.96.1.0/24', 'bench-conn']);
     await cli(d, ['run', '-d', '--name', 'bench-static', '--network', 'bench-static', 'alpine', 'sleep', '600']);
 
     // Through the docker CLI.
-    await pair(ops, ['cli: network create', 'cli: network rm'], nNet, (i) => cli(d, ['network', 'create', `bench-c${i + 1}`]), async (id) => void (await cli(d, ['network', 'rm', id])));
-    await pair(ops, ['cli: run -d alpine sleep 60', 'cli: rm -f'], nRun, () => cli(d, ['run', '-d', 'alpine', 'sleep', '60']), async (id) => void (await cli(d, ['rm', '-f', id])));
+    await pair(ops, ['cli: network create', 'cli: network rm', 'cli: network create + rm'], nNet, (i) => cli(d, ['network', 'create', `bench-c${i + 1}`]), async (id) => void (await cli(d, ['network', 'rm', id])));
+    await pair(
+      ops,
+      ['cli: network connect', 'cli: network disconnect', 'cli: network connect + disconnect'],
+      nNet,
+      async () => (await cli(d, ['network', 'connect', 'bench-conn', 'bench-static']), 'bench-static'),
+      async (c) => void (await cli(d, ['network', 'disconnect', 'bench-conn', c])),
+    );
+    await pair(ops, ['cli: run -d alpine sleep 60', 'cli: rm -f', 'cli: run -d + rm -f'], nRun, () => cli(d, ['run', '-d', 'alpine', 'sleep', '60']), async (id) => void (await cli(d, ['rm', '-f', id])));
     await repeat(ops, 'cli: network inspect', nRead, () => cli(d, ['network', 'inspect', 'bench-static']));
     await repeat(ops, 'cli: network ls', nRead, () => cli(d, ['network', 'ls']));
 
     // Through the Engine API.
     await pair(
       ops,
-      ['api: POST /networks/create', 'api: DELETE /networks/{id}'],
+      ['api: POST /networks/create', 'api: DELETE /networks/{id}', 'api: network create + rm'],
       nNet,
       async (i) => (await api(d, 'POST', '/networks/create', { Name: `bench-a${i + 1}`, Driver: 'bridge', CheckDuplicate: true })).Id,
       async (id) => void (await api(d, 'DELETE', `/networks/${id}`)),
     );
     await pair(
       ops,
-      ['api: create + start container', 'api: DELETE /containers/{id}?force'],
+      ['api: POST /networks/{id}/connect', 'api: POST /networks/{id}/disconnect', 'api: network connect + disconnect'],
+      nNet,
+      async () => (await api(d, 'POST', '/networks/bench-conn/connect', { Container: 'bench-static' }), 'bench-static'),
+      async (c) => void (await api(d, 'POST', '/networks/bench-conn/disconnect', { Container: c, Force: false })),
+    );
+    await pair(
+      ops,
+      ['api: create + start container', 'api: DELETE /containers/{id}?force', 'api: run (create+start) + rm -f'],
       nRun,
       async () => {
         const c = await api(d, 'POST', '/containers/create', { Image: 'alpine', Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'bridge' } });
@@ -141,25 +89,35 @@ export async function benchEngine(kind: DaemonKind, smoke: boolean): Promise<Eng
     await repeat(ops, 'api: GET /networks', nRead, () => api(d, 'GET', '/networks'));
     await repeat(ops, 'api: GET /_ping', nRead, () => d.api('GET', '/_ping'));
     return { kind, version: v?.Version, ops };
+  } catch (err) {
+    return { kind, error: String(err instanceof Error ? err.message : err).split('\n')[0], ops };
   } finally {
     // A teardown problem (a leak) is reported but does not throw away the measurements.
     await d.stop().catch((err) => console.error(`[bench] ${kind}: ${err instanceof Error ? err.message : err}`));
   }
 }
 
-const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(1) : '-');
-
 export function renderTable(results: EngineResult[]): string {
-  const weft = results.find((r) => r.kind === 'weft');
-  const docker = results.find((r) => r.kind === 'docker');
+  const by = (k: DaemonKind) => results.find((r) => r.kind === k);
+  const weft = by('weft');
+  const kinds = ENGINE_KINDS.filter((k) => by(k));
   const opNames = [...new Set(results.flatMap((r) => r.ops.map((o) => o.op)))];
-  const lines = ['| operation | n | dockerd median ms | dockerd p90 ms | weft median ms | weft p90 ms | weft/dockerd (median) |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const head = ['operation', 'n', ...kinds.flatMap((k) => [`${ENGINE_LABEL[k]} median ms`, `${ENGINE_LABEL[k]} p90 ms`])];
+  const others = kinds.filter((k) => k !== 'weft');
+  if (weft) head.push(...others.map((k) => `weft/${ENGINE_LABEL[k]}`));
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  const ok = (o: OpStats | undefined) => (o && o.n > 0 ? o : undefined);
   for (const op of opNames) {
-    const w = weft?.ops.find((o) => o.op === op);
-    const dk = docker?.ops.find((o) => o.op === op);
-    const ratio = w && dk && !w.error && !dk.error && dk.median > 0 ? (w.median / dk.median).toFixed(2) + 'x' : '-';
-    const cell = (o: OpStats | undefined, v: 'median' | 'p90') => (o ? (o.error && o.n === 0 ? 'error' : fmt(o[v])) : '-');
-    lines.push(`| ${op} | ${w?.n ?? dk?.n ?? 0} | ${cell(dk, 'median')} | ${cell(dk, 'p90')} | ${cell(w, 'median')} | ${cell(w, 'p90')} | ${ratio} |`);
+    const cells = [op, String(Math.max(...results.map((r) => r.ops.find((o) => o.op === op)?.n ?? 0)))];
+    for (const k of kinds) {
+      const o = by(k)?.ops.find((x) => x.op === op);
+      cells.push(o ? (o.n === 0 ? 'error' : fmtMs(o.median)) : '-', o && o.n ? fmtMs(o.p90) : '-');
+    }
+    if (weft) {
+      const w = ok(weft.ops.find((o) => o.op === op));
+      for (const k of others) cells.push(ratio(w?.median, ok(by(k)?.ops.find((o) => o.op === op))?.median));
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   const notes: string[] = [];
   for (const r of results) {
@@ -189,19 +147,23 @@ export async function runCliOps(opts: BenchOptions): Promise<{ results: EngineRe
 export function parseArgs(argv: string[]): BenchOptions {
   const smoke = argv.includes('--smoke');
   const i = argv.indexOf('--engines');
-  const engines = (i >= 0 ? argv[i + 1] ?? '' : process.env.WEFT_BENCH_ENGINES ?? 'weft,docker').split(',').filter(Boolean) as DaemonKind[];
-  for (const e of engines) if (e !== 'weft' && e !== 'docker') throw new Error(`unknown engine '${e}' (weft, docker)`);
-  return { smoke, engines };
+  const dflt = smoke ? 'weft' : 'weft,docker,podman';
+  const engines = (i >= 0 ? argv[i + 1] ?? '' : process.env.WEFT_BENCH_ENGINES ?? dflt).split(',').filter(Boolean) as DaemonKind[];
+  for (const e of engines) if (!ENGINE_KINDS.includes(e)) throw new Error(`unknown engine '${e}' (${ENGINE_KINDS.join(', ')})`);
+  const j = argv.indexOf('--only');
+  const only = j >= 0 ? (argv[j + 1] ?? '').split(',').filter(Boolean) : undefined;
+  const k = argv.indexOf('--out');
+  const out = k >= 0 ? argv[k + 1] : process.env.WEFT_BENCH_OUT || undefined;
+  return { smoke, engines, only, out };
 }
 
 /** Full runs write bench/results/latest.{md,json}; --smoke runs write smoke.{md,json} so they never replace real numbers. */
-export function writeResults(markdown: string, results: unknown, smoke = false): void {
-  const dir = join(REPO_ROOT, 'bench/results');
+export function writeResults(markdown: string, results: unknown, smoke = false, dir = join(REPO_ROOT, 'bench/results')): void {
   const base = smoke ? 'smoke' : 'latest';
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${base}.md`), `# weft benchmarks\n\n${markdown}`);
   writeFileSync(join(dir, `${base}.json`), JSON.stringify(results, null, 2) + '\n');
-  console.error(`[bench] wrote bench/results/${base}.md and ${base}.json`);
+  console.error(`[bench] wrote ${join(dir, base)}.md and ${base}.json`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,3 +1,4 @@
+import { linksOf } from '../engine/links.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../engine/model.js';
 import type { Registry } from '../engine/registry.js';
 import { canonicalIp, encodeName, ipv4Bytes, ipv6Bytes, ptrToIp } from './ip.js';
@@ -72,6 +73,8 @@ interface Ctr {
   eps: Ep[];
   /** The networks of its endpoints, in the order of the container's networks (cached). */
   nets: Net[];
+  /** `--link target:alias` on user-defined networks: aliases only this container resolves (Docker). */
+  links?: Map<string, string>;
 }
 
 export interface DnsTableOptions {
@@ -130,7 +133,8 @@ export class DnsTable {
     const nets = this.querierNets(sourceIp, networkId);
     if (nets.length === 0) return null;
     if (qtype === TYPE_PTR) return this.lookupPtr(name, nets);
-    const found = this.find(name, nets);
+    const linked = this.byIp.get(sourceIp) && this.ctrs.get(this.querierContainer(sourceIp, networkId) ?? '')?.links?.get(name);
+    const found = (linked && this.find(linked, nets)) || this.find(name, nets);
     if (found) return this.answer(found, qtype);
     for (const sd of this.searchDomains()) {
       const suffix = '.' + sd.toLowerCase().replace(/\.$/, '');
@@ -369,6 +373,8 @@ export class DnsTable {
       if (n && n.dns && !nets.includes(n)) nets.push(n);
     }
     ctr.nets = nets;
+    const links = c ? linksOf(c) : [];
+    ctr.links = links.length ? new Map(links.map((l) => [l.alias.toLowerCase(), l.target.toLowerCase()])) : undefined;
   }
 }
 

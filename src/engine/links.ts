@@ -31,10 +31,18 @@ export function linksOf(c: ContainerRecord): Link[] {
   });
 }
 
-/** The target's address on a network it shares with the child (the default bridge for legacy links). */
-function sharedAddress(registry: Registry, child: ContainerRecord, target: ContainerRecord): string {
-  const childNets = new Set(child.networks.map((a) => a.networkId));
-  const ep = registry.endpointsOfContainer(target.id).find((e) => childNets.has(e.networkId) && e.ipv4);
+/** The default bridge, when the child is on it: legacy links live there only. */
+function childBridge(registry: Registry, child: ContainerRecord): string | null {
+  for (const att of child.networks) {
+    const net = registry.networks.byId.get(att.networkId);
+    if (net?.predefined && net.driver === 'bridge') return net.id;
+  }
+  return null;
+}
+
+/** The target's address on the default bridge. */
+function bridgeAddress(registry: Registry, bridgeId: string, target: ContainerRecord): string {
+  const ep = registry.endpointsOfContainer(target.id).find((e) => e.networkId === bridgeId && e.ipv4);
   return ep ? ep.ipv4.split('/')[0] : '';
 }
 
@@ -54,11 +62,14 @@ export function normalizeLinks(registry: Registry, child: ContainerRecord, raw: 
 }
 
 /**
- * Resolves links. strict (at start): every target must exist and run, as Docker requires;
- * otherwise (rewriting /etc/hosts later) targets that went away are skipped.
+ * Resolves legacy links of a container on the default bridge. strict (at start): every target
+ * must exist and run, as Docker requires; otherwise (rewriting /etc/hosts later) targets that went
+ * away are skipped. On user-defined networks a link is only a DNS alias (src/dns/table.ts).
  */
 export function resolveLinks(registry: Registry, child: ContainerRecord, strict: boolean): ResolvedLinks {
   const out: ResolvedLinks = { hosts: [], env: [] };
+  const bridgeId = childBridge(registry, child);
+  if (!bridgeId) return out;
   for (const link of linksOf(child)) {
     const target = registry.lookupContainer(link.target);
     if (!target || target.state.status !== 'running') {
@@ -66,7 +77,7 @@ export function resolveLinks(registry: Registry, child: ContainerRecord, strict:
       if (!target) throw notFound(`could not get container for ${link.target}`);
       throw conflict(`Cannot link to a non running container: /${target.name} AS /${child.name}/${link.alias}`);
     }
-    const ip = sharedAddress(registry, child, target);
+    const ip = bridgeAddress(registry, bridgeId, target);
     if (!ip) continue;
     const names = [link.alias, target.config.Hostname || target.id.slice(0, 12), target.name].filter((n, i, all) => all.indexOf(n) === i);
     out.hosts.push({ address: ip, names });
