@@ -384,3 +384,23 @@ test('hostUpstreams keeps loopback resolvers (the daemon forwards from the host 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('at scale: 1,000 containers on 100 networks, each name resolvable from exactly its network-mates', () => {
+  const w = new World();
+  const nets = Array.from({ length: 100 }, (_, i) => w.net(`scale-${i}`, `10.${100 + Math.floor(i / 50)}.${i % 50}.0/24`, `10.${100 + Math.floor(i / 50)}.${i % 50}.1`));
+  const ctrs: { name: string; ip: string; net: number }[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const n = i % 100;
+    const ip = nets[n].ipam.config[0].Subnet.replace(/0\/24$/, String(2 + Math.floor(i / 100)));
+    w.run(`ctr-${i}`, [{ net: nets[n], ip }]);
+    ctrs.push({ name: `ctr-${i}`, ip, net: n });
+  }
+  // Every querier of 10 sample networks against every name: hits on its own network only.
+  for (const q of ctrs.filter((c) => c.net % 10 === 0)) {
+    for (const target of ctrs) {
+      const r = w.table.lookup(q.ip, target.name, TYPE_A);
+      if (target.net === q.net) assert.deepEqual(r?.answers.map((a) => a.data), [target.ip], `${q.name} → ${target.name}`);
+      else assert.equal(r, null, `${q.name} must not resolve ${target.name}`);
+    }
+  }
+});
