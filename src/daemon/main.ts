@@ -105,6 +105,12 @@ async function main(): Promise<void> {
     process.stderr.write(`weftd: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  if (!config.iptables) {
+    // Isolation, masquerade and published ports all live in weft's nftables table: without it
+    // weft would silently break the network model, so it refuses instead of ignoring the key.
+    process.stderr.write('weftd: --iptables=false is not supported: weft keeps isolation, masquerade and published ports in its own nftables table (inet weft)\n');
+    process.exit(1);
+  }
   const stop = await runDaemon(config);
   const shutdown = () => {
     void stop().finally(() => process.exit(0));
