@@ -37,7 +37,8 @@ describe('docker-compose conformance: networks (weftd vs dockerd)', { skip: conf
       const left = (await docker(d, ['network', 'ls', '--format', '{{.Name}}'])).split('\n').sort();
       const ps = await docker(d, ['ps', '-aq']);
       // Aliases come in Go map order from compose's request: sort them.
-      const sortedEps = eps.replace(/\[[^\]]*\]/g, (m) => JSON.stringify((JSON.parse(m) as string[]).sort()));
+      // Short IDs are random: name them before sorting, or the order would depend on their hex.
+      const sortedEps = eps.replace(/\[[^\]]*\]/g, (m) => JSON.stringify((JSON.parse(m) as string[]).map((a) => (/^[0-9a-f]{12}$/.test(a) ? '<short>' : a)).sort()));
       return { nets, netInspect, eps: sortedEps.split('\n').map((l) => l.split(' | ').sort().join(' | ')), left, ps };
     }, {}, (s) => console.log(s)).then(() => undefined));
 });
