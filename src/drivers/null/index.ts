@@ -1,22 +1,7 @@
-import { invalid } from '../../engine/errors.js';
-import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
-import type { NetworkDriver } from '../driver.js';
+import { PlumblessDriver } from '../plumbless.js';
 
 // Docker's `none` network (driver "null"): the container keeps its own namespace with only
 // loopback, which the engine already brought up when it created the namespace.
-
-export class NullDriver implements NetworkDriver {
+export class NullDriver extends PlumblessDriver {
   readonly name = 'null';
-
-  prepareNetwork(net: NetworkRecord, _existing: NetworkRecord[]): Record<string, string> {
-    const unknown = Object.keys(net.options ?? {});
-    if (unknown.length) throw invalid(`null network does not support driver options: ${unknown.sort().join(', ')}`);
-    return {};
-  }
-
-  async createNetwork(_net: NetworkRecord): Promise<void> {}
-  async deleteNetwork(_net: NetworkRecord): Promise<void> {}
-  async join(_net: NetworkRecord, _ep: EndpointRecord, _netnsPath: string, _opts: { defaultRoute: boolean }): Promise<void> {}
-  async leave(_net: NetworkRecord, _ep: EndpointRecord, _netnsPath: string | null): Promise<void> {}
-  async restore(_nets: NetworkRecord[], _eps: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {}
 }
