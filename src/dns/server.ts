@@ -57,6 +57,8 @@ export class DnsServer {
   private readonly port: number;
   private readonly listeners = new Map<string, Listener[]>();
   private readonly opening = new Map<string, Promise<void>>();
+  /** Opens in flight (binding or waiting to retry), per network: close() cancels, syncNetwork() wakes. */
+  private readonly pending = new Map<string, Set<PendingOpen>>();
   private tcpCount = 0;
   private readonly maxTcp: number;
   private followers: (() => void)[] = [];
@@ -89,36 +91,65 @@ export class DnsServer {
 
   private async open(networkId: string, address: string): Promise<void> {
     const v6 = net.isIPv6(address);
-    // A synchronous lookup: dgram otherwise resolves the (literal) destination of every reply
-    // through dns.lookup and a nextTick.
-    const lookup = (host: string, _o: unknown, cb: (err: Error | null, a: string, f: number) => void) => cb(null, host, v6 ? 6 : 4);
-    const makeUdp = () => {
-      const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: lookup as never, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-      return new Promise<dgram.Socket>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind({ address, port: this.port, exclusive: true }, () => {
-          sock.off('error', reject);
-          resolve(sock);
-        });
-      });
-    };
-    const udp = await bindWithRetry(makeUdp);
-    const tcp = net.createServer({ noDelay: true });
+    const me: PendingOpen = { cancelled: false, wake: null };
+    const set = this.pending.get(networkId) ?? new Set<PendingOpen>();
+    set.add(me);
+    this.pending.set(networkId, set);
     try {
-      await bindWithRetry(
-        () =>
-          new Promise<void>((resolve, reject) => {
-            tcp.once('error', reject);
-            tcp.listen({ host: address, port: this.port, backlog: 511 }, () => {
-              tcp.off('error', reject);
-              resolve();
-            });
-          }),
-      );
-    } catch (err) {
-      udp.close();
-      throw err;
+      // A synchronous lookup: dgram otherwise resolves the (literal) destination of every reply
+      // through dns.lookup and a nextTick.
+      const lookup = (host: string, _o: unknown, cb: (err: Error | null, a: string, f: number) => void) => cb(null, host, v6 ? 6 : 4);
+      const makeUdp = () => {
+        const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: lookup as never, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+        return new Promise<dgram.Socket>((resolve, reject) => {
+          const fail = (err: Error) => {
+            try {
+              sock.close(); // not left open by a failed attempt (bind is retried with a new socket)
+            } catch {
+              /* already closed */
+            }
+            reject(err);
+          };
+          sock.once('error', fail);
+          sock.bind({ address, port: this.port, exclusive: true }, () => {
+            sock.off('error', fail);
+            resolve(sock);
+          });
+        });
+      };
+      const udp = await bindWithRetry(makeUdp, me);
+      const tcp = net.createServer({ noDelay: true });
+      try {
+        await bindWithRetry(
+          () =>
+            new Promise<void>((resolve, reject) => {
+              tcp.once('error', reject);
+              tcp.listen({ host: address, port: this.port, backlog: 511 }, () => {
+                tcp.off('error', reject);
+                resolve();
+              });
+            }),
+          me,
+        );
+      } catch (err) {
+        udp.close();
+        throw err;
+      }
+      if (me.cancelled) {
+        // The network went away while binding: never serve a stale listener (its address may
+        // be reused by the next network).
+        udp.close();
+        tcp.close();
+        throw cancelledError();
+      }
+      this.addListener(networkId, address, udp, tcp);
+    } finally {
+      set.delete(me);
+      if (set.size === 0 && this.pending.get(networkId) === set) this.pending.delete(networkId);
     }
+  }
+
+  private addListener(networkId: string, address: string, udp: dgram.Socket, tcp: net.Server): void {
     const l: Listener = { networkId, address, udp, tcp, conns: new Set() };
     udp.on('message', (msg, rinfo) => this.onUdp(l, msg, rinfo));
     udp.on('error', (err) => this.opts.log.warn({ network: networkId, address, err: String(err) }, 'dns udp socket error'));
@@ -132,6 +163,10 @@ export class DnsServer {
 
   /** Stops serving `networkId` (every address of it). */
   async close(networkId: string): Promise<void> {
+    for (const p of this.pending.get(networkId) ?? []) {
+      p.cancelled = true;
+      p.wake?.();
+    }
     const list = this.listeners.get(networkId);
     this.listeners.delete(networkId);
     if (!list) return;
@@ -140,29 +175,44 @@ export class DnsServer {
 
   async closeAll(): Promise<void> {
     for (const off of this.followers.splice(0)) off();
-    await Promise.all([...this.listeners.keys()].map((id) => this.close(id)));
+    await Promise.all([...new Set([...this.listeners.keys(), ...this.pending.keys()])].map((id) => this.close(id)));
     this.upstream.close();
     this.table.close();
   }
 
   /**
    * Opens/closes listeners as networks come and go: every network for which dnsAddresses() is
-   * non-empty. The network record is put before its bridge exists, so binding is retried while
-   * the address is not yet assigned (bindWithRetry); call syncNetwork() after creating the bridge
-   * to not wait for a retry.
+   * non-empty. The network record is put before its bridge exists (bridges are lazy: created by
+   * the first join, possibly much later), so binding is retried for a while when the address is
+   * not assigned yet (bindWithRetry), and the 'realized' event that NetworkService re-emits on
+   * registry.networks when a driver has created a network's kernel objects syncs it again, which
+   * binds at once (waking a retry in progress). Giving up on a missing address is quiet: the
+   * realization will bind.
    */
   follow(): void {
     const reg = this.opts.registry;
-    const onPut = (n: NetworkRecord) => void this.syncNetwork(n).catch((err) => this.opts.log.warn({ network: n.name, err: String(err) }, 'dns listen failed'));
+    const onPut = (n: NetworkRecord) =>
+      void this.syncNetwork(n).catch((err) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ECANCELED') return; // the network was removed meanwhile
+        if (code === 'EADDRNOTAVAIL') this.opts.log.debug({ network: n.name }, 'dns listener waits for the network to be realized');
+        else this.opts.log.warn({ network: n.name, err: String(err) }, 'dns listen failed');
+      });
     const onDelete = (n: NetworkRecord) => void this.close(n.id);
     reg.networks.on('put', onPut);
+    reg.networks.on('realized', onPut);
     reg.networks.on('delete', onDelete);
-    this.followers.push(() => reg.networks.off('put', onPut), () => reg.networks.off('delete', onDelete));
+    this.followers.push(
+      () => reg.networks.off('put', onPut),
+      () => reg.networks.off('realized', onPut),
+      () => reg.networks.off('delete', onDelete),
+    );
     for (const n of reg.networks.byId.values()) onPut(n);
   }
 
   /** Brings the listeners of one network in line with its record. */
   async syncNetwork(n: NetworkRecord): Promise<void> {
+    for (const p of this.pending.get(n.id) ?? []) p.wake?.(); // its address may exist now: retry at once
     const want = dnsAddresses(n);
     const have = this.listeners.get(n.id) ?? [];
     for (const l of have.filter((x) => !want.includes(x.address))) {
@@ -403,16 +453,38 @@ async function closeListener(l: Listener): Promise<void> {
   ]);
 }
 
-/** EADDRNOTAVAIL while the bridge (or IPv6 DAD) is not ready yet: retried for up to ~10 s. */
-async function bindWithRetry<T>(bind: () => Promise<T>): Promise<T> {
+interface PendingOpen {
+  cancelled: boolean;
+  /** Ends the current retry wait early (set while waiting). */
+  wake: (() => void) | null;
+}
+
+function cancelledError(): NodeJS.ErrnoException {
+  return Object.assign(new Error('dns listener cancelled: network removed'), { code: 'ECANCELED' });
+}
+
+/**
+ * EADDRNOTAVAIL while the bridge (or IPv6 DAD) is not ready yet: retried for up to ~10 s; a wait
+ * ends early on wake() (the network was realized) and the retry stops once cancelled.
+ */
+async function bindWithRetry<T>(bind: () => Promise<T>, ctl: PendingOpen): Promise<T> {
   let delay = 20;
   for (let waited = 0; ; ) {
+    if (ctl.cancelled) throw cancelledError();
     try {
       return await bind();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EADDRNOTAVAIL' || waited > 10_000) throw err;
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, delay);
+        function done() {
+          clearTimeout(t);
+          ctl.wake = null;
+          resolve();
+        }
+        ctl.wake = done;
+      });
       waited += delay;
       delay = Math.min(delay * 2, 1000);
     }

@@ -34,4 +34,7 @@ export interface NetworkDriver {
    * endpoints: re-create what is missing, remove what is orphaned.
    */
   restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void>;
+
+  /** Drivers that create a network's kernel objects lazily (at its first join) report when they did. */
+  onRealized?(listener: (net: NetworkRecord) => void): void;
 }

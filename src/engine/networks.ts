@@ -48,7 +48,12 @@ const PREDEFINED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
 export type NetworkRecordWithRequest = NetworkRecord & { ipamRequested?: IpamPoolConfig[] };
 
 export class NetworkService {
-  constructor(private readonly deps: NetworkDeps) {}
+  constructor(private readonly deps: NetworkDeps) {
+    // Drivers that create a network's kernel objects lazily (bridge: at its first join) say when
+    // they did; followers of the records hear it as 'realized' on registry.networks (the
+    // embedded DNS binds on the gateway address then).
+    for (const d of deps.drivers.values()) d.onRealized?.((net) => deps.registry.networks.emit('realized', net));
+  }
 
   driverOf(net: NetworkRecord): NetworkDriver {
     const driver = this.deps.drivers.get(net.driver);

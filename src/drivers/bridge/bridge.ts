@@ -9,14 +9,23 @@ import { bridgeUpLines, joinHostLines, joinSandboxLines, vethName } from './comm
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';
 import { restoreBridges } from './restore.js';
 
-// Docker's bridge driver on weft's kernel layer. Cost per operation (process spawns):
-//   createNetwork: 1 ip batch + 1 nft batch (+ a one-time init: sysctls, table check)
+// Docker's bridge driver on weft's kernel layer, LAZY like Podman's: a network's kernel objects
+// (bridge, gateway addresses, nft set elements) are created by the first join of that network,
+// not by createNetwork, so creating and removing an unused network touches no kernel object.
+// Cost per operation (process spawns):
+//   createNetwork: none (validation only); predefined/default bridge: realized at once
 //   join: 1 ip batch in our namespace + 1 ip batch inside the sandbox (+ 1 nft batch with
-//         every published port of the endpoint, only when it has some)
-//   leave: 1 ip batch (+ 1 nft batch when ports);  deleteNetwork: 1 ip batch + 1 nft batch
+//         every published port of the endpoint, only when it has some). The join that realizes
+//         the network puts the bridge lines at the head of the first batch and its set elements
+//         in the nft batch: at most one extra spawn (none when the endpoint publishes ports).
+//   leave: 1 ip batch (+ 1 nft batch when ports)
+//   deleteNetwork: 1 ip batch + 1 nft batch when realized, nothing otherwise
+// Realization is tracked in memory; restore() rebuilds that from the kernel and the endpoints.
 
 export interface BridgeDriverOptions {
   kernel: Kernel;
+  /** Called after a network's kernel objects were created (its gateway address now exists). */
+  onRealized?: (net: NetworkRecord) => void;
 }
 
 export class BridgeDriver implements NetworkDriver {
@@ -24,9 +33,47 @@ export class BridgeDriver implements NetworkDriver {
   readonly kernel: Kernel;
   private ready: Promise<void> | null = null;
   private ipv6Ready = false;
+  /** Networks whose kernel objects are all in place (joins add only the endpoint). */
+  private readonly realized = new Set<string>();
+  /** Networks that may have kernel objects (realization started, or found at restore). */
+  private readonly touched = new Set<string>();
+  /** Realizations in flight, so concurrent first joins of one network realize it once. */
+  private readonly realizing = new Map<string, Promise<void>>();
+  private readonly realizedListeners = new Set<(net: NetworkRecord) => void>();
 
   constructor(opts: BridgeDriverOptions) {
     this.kernel = opts.kernel;
+    if (opts.onRealized) this.realizedListeners.add(opts.onRealized);
+  }
+
+  /**
+   * Subscribes to realizations (a network's bridge and gateway address just appeared, e.g. for
+   * the embedded DNS to bind there). Returns the unsubscribe function.
+   */
+  onRealized(listener: (net: NetworkRecord) => void): () => void {
+    this.realizedListeners.add(listener);
+    return () => this.realizedListeners.delete(listener);
+  }
+
+  /** Whether the network's kernel objects exist (as far as this daemon knows). */
+  isRealized(netId: string): boolean {
+    return this.realized.has(netId);
+  }
+
+  /** restore(): these networks' kernel objects were found or re-created (complete: all in place). */
+  markRealized(netId: string, complete: boolean): void {
+    this.touched.add(netId);
+    if (complete) this.realized.add(netId);
+  }
+
+  private announce(net: NetworkRecord): void {
+    for (const l of this.realizedListeners) {
+      try {
+        l(net);
+      } catch {
+        /* a listener's failure is its own */
+      }
+    }
   }
 
   prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Record<string, string> {
@@ -72,10 +119,19 @@ export class BridgeDriver implements NetworkDriver {
     this.ipv6Ready = true;
   }
 
-  // The ip and nft halves are independent (nft matches interface names, not indexes), so they
-  // run concurrently; failures of both are reported together.
+  /**
+   * Lazy: validates, and creates nothing (the first join does). The predefined default bridge is
+   * realized at once, as Docker's docker0 is (the host reaches its gateway without containers).
+   */
   async createNetwork(net: NetworkRecord): Promise<void> {
     const cfg = this.configOrThrow(net);
+    if (net.predefined || cfg.defaultBridge) await this.realizeNow(net, cfg);
+  }
+
+  // The ip and nft halves are independent (nft matches interface names, not indexes), so they
+  // run concurrently; failures of both are reported together.
+  private async realizeNow(net: NetworkRecord, cfg: BridgeConfig): Promise<void> {
+    this.touched.add(net.id);
     await this.init();
     await this.ensureIpv6(net);
     await settleAll(`create network ${net.name}`, [
@@ -84,38 +140,103 @@ export class BridgeDriver implements NetworkDriver {
         .then((failures) => throwUnexpected(`create bridge ${cfg.bridgeName}`, failures, (f) => f.line === 1 && isExists(f))),
       this.kernel.nftApply(networkElements(nftNetworkOf(net, cfg), 'add').join('\n') + '\n'),
     ]);
+    this.realized.add(net.id);
+    this.announce(net);
   }
 
   async deleteNetwork(net: NetworkRecord): Promise<void> {
     const cfg = configOf(net);
     if (!cfg) return; // prepare never ran: nothing of ours exists (and the name may be another's)
+    await this.realizing.get(net.id)?.catch(() => undefined);
+    if (!this.touched.has(net.id)) return; // never realized: no kernel object to remove
+    this.realized.delete(net.id);
     await settleAll(`delete network ${net.name}`, [
       this.kernel
         .ipBatch([`link del ${cfg.bridgeName}`], { force: true })
         .then((failures) => throwUnexpected(`delete bridge ${cfg.bridgeName}`, failures, isGone)),
       this.kernel.nftApply(networkElements(nftNetworkOf(net, cfg), 'delete').join('\n') + '\n'),
     ]);
+    this.touched.delete(net.id); // kept when deleting failed: a retry must try again
   }
 
   async join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<void> {
     const cfg = this.configOrThrow(net);
-    const host = joinHostLines(cfg, ep, netnsPath);
+    for (let p = this.realizing.get(net.id); p; p = this.realizing.get(net.id)) await p.catch(() => undefined);
+    if (this.realized.has(net.id)) return this.joinEndpoint(net, cfg, ep, netnsPath, opts, false);
+    let done!: () => void;
+    this.realizing.set(net.id, new Promise<void>((resolve) => (done = resolve)));
     try {
-      await this.kernel.ipBatch(host);
-    } catch (err) {
-      // A veth left over from an interrupted join: remove it and try once more.
-      if (!/File exists/.test(String((err as Error).message))) throw err;
-      await this.removeVeth(vethName(ep));
-      await this.kernel.ipBatch(host);
+      this.touched.add(net.id);
+      await this.init();
+      await this.ensureIpv6(net);
+      await this.joinEndpoint(net, cfg, ep, netnsPath, opts, true);
+      this.realized.add(net.id);
+    } finally {
+      this.realizing.delete(net.id);
+      done();
+    }
+    this.announce(net);
+  }
+
+  /**
+   * Host batch (headed by the bridge's lines when realizing) concurrently with one nft batch (the
+   * network's set elements when realizing, the endpoint's published ports), then the sandbox
+   * batch. The nft elements are in place before the container's interface comes up.
+   */
+  private async joinEndpoint(
+    net: NetworkRecord,
+    cfg: BridgeConfig,
+    ep: EndpointRecord,
+    netnsPath: string,
+    opts: { defaultRoute: boolean },
+    realize: boolean,
+  ): Promise<void> {
+    const veth = vethName(ep);
+    const bridge = realize ? bridgeUpLines(net, cfg) : [];
+    const host = [...bridge, ...joinHostLines(cfg, ep, netnsPath)];
+    const ports = nftPortsOf(net, ep);
+    const nft = [...(realize ? networkElements(nftNetworkOf(net, cfg), 'add') : []), ...portElements(ports, 'add')];
+    const [ipRes, nftRes] = await Promise.allSettled([
+      this.hostBatch(host, bridge.length, veth, cfg.bridgeName),
+      nft.length ? this.kernel.nftApply(nft.join('\n') + '\n') : Promise.resolve(),
+    ]);
+    const undo = async () => {
+      await this.removeVeth(veth).catch(() => undefined);
+      if (ports.length && nftRes.status === 'fulfilled') await this.kernel.nftApply(portElements(ports, 'delete').join('\n') + '\n').catch(() => undefined);
+    };
+    if (ipRes.status === 'rejected' || nftRes.status === 'rejected') {
+      await undo();
+      throw combineErrors(`join ${net.name}`, [ipRes, nftRes].flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])))!;
     }
     try {
       await this.kernel.ipBatch(joinSandboxLines(ep, opts.defaultRoute), { netns: netnsPath });
-      const ports = nftPortsOf(net, ep);
-      if (ports.length) await this.kernel.nftApply(portElements(ports, 'add').join('\n') + '\n');
     } catch (err) {
-      await this.removeVeth(vethName(ep)).catch(() => undefined);
+      await undo();
       throw err;
     }
+  }
+
+  /** Runs the host lines; a veth left over from an interrupted join is removed and the lines run once more. */
+  private async hostBatch(lines: string[], bridgeLines: number, veth: string, bridgeName: string): Promise<void> {
+    if (bridgeLines === 0) {
+      try {
+        await this.kernel.ipBatch(lines);
+      } catch (err) {
+        if (!/File exists/.test(String((err as Error).message))) throw err;
+        await this.removeVeth(veth);
+        await this.kernel.ipBatch(lines);
+      }
+      return;
+    }
+    // Realizing: -force, so an existing bridge (line 1, "File exists") is brought in line by the
+    // lines after it instead of aborting the batch.
+    const bridgeExists = (f: BatchFailure) => f.line === 1 && isExists(f);
+    let failures = await this.kernel.ipBatch(lines, { force: true });
+    if (failures.some((f) => f.line === bridgeLines + 1 && isExists(f))) {
+      await this.removeVeth(veth);
+      failures = await this.kernel.ipBatch(lines, { force: true });
+    }
+    throwUnexpected(`create bridge ${bridgeName} and join`, failures, bridgeExists);
   }
 
   async leave(net: NetworkRecord, ep: EndpointRecord, _netnsPath: string | null): Promise<void> {

@@ -6,14 +6,17 @@ import { nftPortsOf, type BridgeDriver } from './bridge.js';
 import { bridgeUpLines, enslaveLines, vethName } from './commands.js';
 import { configOf, nftNetworkOf, type BridgeConfig } from './options.js';
 
-// Daemon start: make the kernel match the records.
-//  1. sysctls, then the whole nft table (networks and published ports) rebuilt from the
-//     records in ONE transaction;
-//  2. one `ip -json -d link show` to see what exists, then ONE ip batch that deletes orphans
+// Daemon start: make the kernel match the records. Bridges are lazy (see bridge.ts): a network is
+// restored ("realized") when it has endpoints, when its bridge is found in the kernel (realized
+// before the restart), or when it is the predefined default bridge; the others stay kernel-free.
+//  1. one `ip -json -d link show` to see what exists;
+//  2. sysctls, then the whole nft table (realized networks and published ports) rebuilt from
+//     the records in ONE transaction;
+//  3. ONE ip batch that deletes orphans
 //     (weft-looking br-<12 hex> bridges and veth<7 hex> interfaces no record explains),
 //     re-creates missing bridges, re-asserts address/mtu/up on existing ones and re-enslaves
 //     surviving veths (a re-created bridge has lost its ports);
-//  3. endpoints whose host veth is gone are joined again (their sandbox must still exist).
+//  4. endpoints whose host veth is gone are joined again (their sandbox must still exist).
 // It keeps going past failures and reports them all at the end.
 
 const WEFT_BRIDGE = /^br-[0-9a-f]{12}$/;
@@ -52,19 +55,31 @@ export async function restoreBridges(
     const cfg = configOf(net);
     if (cfg) configs.set(net.id, cfg);
   }
-  await attempt(() => driver.setSysctls());
-  const ports = nets.filter((n) => configs.has(n.id)).flatMap((n) => (endpoints.get(n.id) ?? []).flatMap(({ ep }) => nftPortsOf(n, ep)));
-  await attempt(async () => {
-    await kernel.nftApply(fullTableScript(nets.filter((n) => configs.has(n.id)).map((n) => nftNetworkOf(n, configs.get(n.id)!)), ports));
-    driver.markInitialized();
-  });
-  for (const net of nets) if (net.enableIPv6) await attempt(() => kernel.sysctls({ 'net.ipv6.conf.all.forwarding': '1' }));
-
   let links: LinkInfo[] = [];
+  let listed = false;
   await attempt(async () => {
     links = await kernel.ipJson<LinkInfo[]>(['-details', 'link', 'show']);
+    listed = true;
   });
   const present = new Map(links.map((l) => [l.ifname, l]));
+  const isBridge = (name: string) => present.get(name)?.linkinfo?.info_kind === 'bridge';
+  // Without the listing, every network is taken as realized (re-asserting is idempotent, and a
+  // later delete must not leak a bridge this restart could not see).
+  const realize = nets.filter((n) => {
+    const cfg = configs.get(n.id);
+    return cfg && (!listed || n.predefined || cfg.defaultBridge || isBridge(cfg.bridgeName) || (endpoints.get(n.id) ?? []).length > 0);
+  });
+
+  await attempt(() => driver.setSysctls());
+  const ports = realize.flatMap((n) => (endpoints.get(n.id) ?? []).flatMap(({ ep }) => nftPortsOf(n, ep)));
+  let nftOk = false;
+  await attempt(async () => {
+    await kernel.nftApply(fullTableScript(realize.map((n) => nftNetworkOf(n, configs.get(n.id)!)), ports));
+    driver.markInitialized();
+    nftOk = true;
+  });
+  for (const net of realize) if (net.enableIPv6) await attempt(() => kernel.sysctls({ 'net.ipv6.conf.all.forwarding': '1' }));
+
   const wantedBridges = new Set([...configs.values()].map((c) => c.bridgeName));
   const wantedVeths = new Map<string, Wanted>();
   for (const list of endpoints.values()) {
@@ -83,21 +98,23 @@ export async function restoreBridges(
     const ours = !l.master || wantedBridges.has(l.master) || WEFT_BRIDGE.test(l.master);
     if (kind === 'veth' && WEFT_VETH.test(l.ifname) && ours && !wantedVeths.has(l.ifname)) lines.push(`link del ${l.ifname}`);
   }
-  for (const net of nets) {
-    const cfg = configs.get(net.id);
-    if (!cfg) continue;
-    const exists = present.get(cfg.bridgeName)?.linkinfo?.info_kind === 'bridge';
-    lines.push(...bridgeUpLines(net, cfg, !exists));
+  for (const net of realize) {
+    const cfg = configs.get(net.id)!;
+    lines.push(...bridgeUpLines(net, cfg, !isBridge(cfg.bridgeName)));
   }
   const rejoin: Wanted[] = [];
   for (const [veth, w] of wantedVeths) {
     if (present.has(veth)) lines.push(...enslaveLines(w.cfg, w.ep));
     else rejoin.push(w);
   }
+  let ipOk = false;
   await attempt(async () => {
     const failures = await kernel.ipBatch(lines, { force: true });
     if (failures.length) throw systemError(`restore: ${failures.map((f) => `"${f.command}": ${f.error}`).join('; ')}`);
+    ipOk = true;
   });
+  // Complete only when both halves went in: otherwise the next join re-asserts everything.
+  for (const net of realize) driver.markRealized(net.id, ipOk && nftOk);
 
   for (const w of rejoin) {
     await attempt(async () => {
