@@ -9,6 +9,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';
 import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
+import { networkRecord } from '../helpers/records.js';
 
 // Two networks A and B in a throwaway namespace, three sandboxes:
 //   s1: A (eth0, default route)   s2: A (eth0) + B (eth1)   s3: B (eth0)
@@ -16,25 +17,12 @@ import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
 const hex = (n: number, fill: string) => String(n).padStart(4, '0').padEnd(64, fill);
 
 function network(n: number, subnet: string, options: Record<string, string> = {}): NetworkRecord {
-  const base = {
+  const base = networkRecord({
     id: hex(n, 'a'),
     name: `net${n}`,
-    driver: 'bridge',
-    scope: 'local' as const,
-    created: '2024-01-01T00:00:00.000000000Z',
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/\d+$/, '1') }] },
     options,
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
-  };
+  });
   return base as NetworkRecord;
 }
 

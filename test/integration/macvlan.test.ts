@@ -8,6 +8,7 @@ import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
 import { MacvlanDriver } from '../../src/drivers/macvlan/macvlan.js';
 import { kernelHasModule } from '../../src/drivers/macvlan/unsupported.js';
 import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
+import { networkRecord } from '../helpers/records.js';
 
 // The macvlan driver against the kernel, without a daemon: a "daemon" namespace holding the
 // parent phy0 (a veth whose peer is in a second namespace, "another host" on the segment), and
@@ -17,25 +18,13 @@ const pingCmd = spawnSync('ping', ['-V']).error ? ['busybox', 'ping'] : ['ping']
 const ID = '5eed0000abcd'.padEnd(64, '7');
 
 function network(options: Record<string, string>, aux: Record<string, string> = {}): NetworkRecord {
-  return {
+  return networkRecord({
     id: ID,
     name: 'mv',
     driver: 'macvlan',
-    scope: 'local',
-    created: '2024-01-01T00:00:00.000000000Z',
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: '10.77.0.0/24', Gateway: '10.77.0.1', AuxiliaryAddresses: aux }] },
     options,
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
-  } as NetworkRecord;
+  });
 }
 
 function endpoint(n: number, ip: string): EndpointRecord {

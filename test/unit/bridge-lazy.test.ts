@@ -5,6 +5,7 @@ import type { Kernel } from '../../src/kernel/kernel.js';
 import type { BatchFailure } from '../../src/kernel/batch.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';
 import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
+import { networkRecord } from '../helpers/records.js';
 
 // The bridge driver is lazy: createNetwork touches no kernel object, the first join creates the
 // bridge inside its existing host batch and the set elements inside one nft batch, deleteNetwork
@@ -49,26 +50,12 @@ function fakeKernel(opts: { links?: { ifname: string; linkinfo?: { info_kind?: s
 const hex = (n: number, fill: string) => String(n).padStart(4, '0').padEnd(64, fill);
 
 function network(n: number, subnet: string, extra: Partial<NetworkRecord> = {}): NetworkRecord {
-  return {
+  return networkRecord({
     id: hex(n, 'a'),
     name: `net${n}`,
-    driver: 'bridge',
-    scope: 'local',
-    created: '2024-01-01T00:00:00.000000000Z',
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/\d+$/, '1') }] },
-    options: {},
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
     ...extra,
-  } as NetworkRecord;
+  });
 }
 
 function endpoint(n: number, net: NetworkRecord, ip: string, ports: EndpointRecord['ports'] = undefined): EndpointRecord {

@@ -7,28 +7,15 @@ import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions } from '../../s
 import { bridgeUpLines, gatewayCidrs, joinHostLines, joinSandboxLines, vethName } from '../../src/drivers/bridge/commands.js';
 import { HostDriver } from '../../src/drivers/host/index.js';
 import { NullDriver } from '../../src/drivers/null/index.js';
+import { networkRecord } from '../helpers/records.js';
 
 function netRecord(over: Partial<NetworkRecord> = {}): NetworkRecord {
   // Spread into a non-literal and assert: the record grows fields other teams own.
-  const base = {
+  const base = networkRecord({
     id: 'a1b2c3d4e5f6'.padEnd(64, '0'),
     name: 'n1',
-    driver: 'bridge',
-    scope: 'local',
-    created: '2024-01-01T00:00:00.000000000Z',
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: '10.231.1.0/24', Gateway: '10.231.1.1' }] },
-    options: {},
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
-  };
+  });
   return { ...base, ...over } as NetworkRecord;
 }
 

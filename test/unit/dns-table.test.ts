@@ -10,29 +10,16 @@ import { resolvConfFor, dnsAddresses, hostUpstreams } from '../../src/dns/server
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { networkRecord } from '../helpers/records.js';
 
 const hex = () => randomBytes(32).toString('hex');
 
 function netRecord(name: string, subnet: string, gateway: string, over: Partial<NetworkRecord> = {}): NetworkRecord {
-  const base = {
+  const base = networkRecord({
     id: hex(),
     name,
-    driver: 'bridge',
-    scope: 'local',
-    created: '2024-01-01T00:00:00.000000000Z',
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: subnet, Gateway: gateway }] },
-    options: {},
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
-  };
+  });
   return { ...base, ...over } as NetworkRecord;
 }
 

@@ -5,30 +5,19 @@ import { WeftError } from '../../src/engine/errors.js';
 import { cidrContains, configOf, dummyName, macvlanState, parseMacvlanOptions, shimName, vlanPlan } from '../../src/drivers/macvlan/options.js';
 import { dummyLines, joinHostLines, ownerAlias, shimLines, shimRouteDestinations, vlanLines } from '../../src/drivers/macvlan/commands.js';
 import { unsupportedDriverError } from '../../src/drivers/macvlan/unsupported.js';
+import { networkRecord } from '../helpers/records.js';
 
 const ID = 'a1b2c3d4e5f6'.padEnd(64, '0');
 const OTHER = 'ffeeddccbbaa'.padEnd(64, '1');
 
 function netRecord(over: Partial<NetworkRecord> = {}): NetworkRecord {
-  const base = {
+  const base = networkRecord({
     id: ID,
     name: 'mv',
     driver: 'macvlan',
-    scope: 'local',
-    created: '2024-01-01T00:00:00.000000000Z',
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: '192.168.50.0/24', Gateway: '192.168.50.1' }] },
     options: { parent: 'eth0' },
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
-  };
+  });
   return { ...base, ...over } as NetworkRecord;
 }
 
