@@ -38,6 +38,8 @@ export class BridgeDriver implements NetworkDriver {
   /** Networks that may have kernel objects (realization started, or found at restore). */
   private readonly touched = new Set<string>();
   /** Realizations in flight, so concurrent first joins of one network realize it once. */
+  /** Veth deletions still under way, per sandbox namespace (see leave). */
+  private readonly vethDeletions = new Map<string, Promise<void>>();
   private readonly realizing = new Map<string, Promise<void>>();
   private readonly realizedListeners = new Set<(net: NetworkRecord) => void>();
 
@@ -147,6 +149,7 @@ export class BridgeDriver implements NetworkDriver {
   async deleteNetwork(net: NetworkRecord): Promise<void> {
     const cfg = configOf(net);
     if (!cfg) return; // prepare never ran: nothing of ours exists (and the name may be another's)
+    await Promise.all(this.vethDeletions.values()); // no port of it is left half-deleted
     await this.realizing.get(net.id)?.catch(() => undefined);
     if (!this.touched.has(net.id)) return; // never realized: no kernel object to remove
     this.realized.delete(net.id);
@@ -161,6 +164,7 @@ export class BridgeDriver implements NetworkDriver {
 
   async join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<void> {
     const cfg = this.configOrThrow(net);
+    await this.vethDeletions.get(netnsPath); // the container-side name may be about to be reused
     for (let p = this.realizing.get(net.id); p; p = this.realizing.get(net.id)) await p.catch(() => undefined);
     if (this.realized.has(net.id)) return this.joinEndpoint(net, cfg, ep, netnsPath, opts, false);
     let done!: () => void;
@@ -239,12 +243,27 @@ export class BridgeDriver implements NetworkDriver {
     throwUnexpected(`create bridge ${bridgeName} and join`, failures, bridgeExists);
   }
 
-  async leave(net: NetworkRecord, ep: EndpointRecord, _netnsPath: string | null): Promise<void> {
+  /**
+   * Setting the host end down and out of the bridge cuts the endpoint off at once (~0 ms);
+   * deleting the veth pair costs the kernel an RCU grace period (~20 ms), so it finishes in the
+   * background. A later join into the same sandbox waits for it, and a crash before it ends
+   * leaves a stray veth that restore() removes.
+   */
+  async leave(net: NetworkRecord, ep: EndpointRecord, netnsPath: string | null): Promise<void> {
     const ports = nftPortsOf(net, ep);
+    const veth = vethName(ep);
     await settleAll(`leave ${net.name}`, [
-      this.removeVeth(vethName(ep)), // the peer inside the sandbox goes with it
+      this.kernel.ipBatch([`link set ${veth} down nomaster`], { force: true }).then((f) => throwUnexpected(`detach ${veth}`, f, isGone)),
       ports.length ? this.kernel.nftApply(portElements(ports, 'delete').join('\n') + '\n') : Promise.resolve(),
     ]);
+    const key = netnsPath ?? '';
+    const deletion = (this.vethDeletions.get(key) ?? Promise.resolve())
+      .then(() => this.removeVeth(veth)) // the peer inside the sandbox goes with it
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.vethDeletions.get(key) === deletion) this.vethDeletions.delete(key);
+      });
+    this.vethDeletions.set(key, deletion);
   }
 
   restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
