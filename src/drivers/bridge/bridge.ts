@@ -38,7 +38,7 @@ export class BridgeDriver implements NetworkDriver {
   /** Networks that may have kernel objects (realization started, or found at restore). */
   private readonly touched = new Set<string>();
   /** Realizations in flight, so concurrent first joins of one network realize it once. */
-  /** Veth deletions still under way, per sandbox namespace (see leave). */
+  /** Veth deletions still under way, by host-side name (see leave). */
   private readonly vethDeletions = new Map<string, Promise<void>>();
   private readonly realizing = new Map<string, Promise<void>>();
   private readonly realizedListeners = new Set<(net: NetworkRecord) => void>();
@@ -164,7 +164,6 @@ export class BridgeDriver implements NetworkDriver {
 
   async join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<void> {
     const cfg = this.configOrThrow(net);
-    await this.vethDeletions.get(netnsPath); // the container-side name may be about to be reused
     for (let p = this.realizing.get(net.id); p; p = this.realizing.get(net.id)) await p.catch(() => undefined);
     if (this.realized.has(net.id)) return this.joinEndpoint(net, cfg, ep, netnsPath, opts, false);
     let done!: () => void;
@@ -244,26 +243,25 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   /**
-   * Setting the host end down and out of the bridge cuts the endpoint off at once (~0 ms);
-   * deleting the veth pair costs the kernel an RCU grace period (~20 ms), so it finishes in the
-   * background. A later join into the same sandbox waits for it, and a crash before it ends
-   * leaves a stray veth that restore() removes.
+   * Cuts the endpoint off at once: the host end goes down and out of the bridge, the container
+   * end down and out of the way of its name (eth1 may be reused by the next connect). Deleting the
+   * veth pair costs the kernel an RCU grace period (~20 ms), so that finishes in the background;
+   * a crash before it ends leaves a stray veth that restore() removes.
    */
   async leave(net: NetworkRecord, ep: EndpointRecord, netnsPath: string | null): Promise<void> {
     const ports = nftPortsOf(net, ep);
     const veth = vethName(ep);
+    const parked = `z${veth.slice(4)}`; // same length as the veth name, unique per endpoint
     await settleAll(`leave ${net.name}`, [
       this.kernel.ipBatch([`link set ${veth} down nomaster`], { force: true }).then((f) => throwUnexpected(`detach ${veth}`, f, isGone)),
+      netnsPath && ep.ifname ? this.kernel.ipBatch([`link set ${ep.ifname} down`, `link set ${ep.ifname} name ${parked}`], { netns: netnsPath, force: true }).then(() => undefined, () => undefined) : Promise.resolve(), // best effort: the peer goes with the veth anyway
       ports.length ? this.kernel.nftApply(portElements(ports, 'delete').join('\n') + '\n') : Promise.resolve(),
     ]);
-    const key = netnsPath ?? '';
-    const deletion = (this.vethDeletions.get(key) ?? Promise.resolve())
+    const deletion = Promise.all(this.vethDeletions.values())
       .then(() => this.removeVeth(veth)) // the peer inside the sandbox goes with it
       .catch(() => undefined)
-      .finally(() => {
-        if (this.vethDeletions.get(key) === deletion) this.vethDeletions.delete(key);
-      });
-    this.vethDeletions.set(key, deletion);
+      .finally(() => this.vethDeletions.delete(veth));
+    this.vethDeletions.set(veth, deletion);
   }
 
   restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
