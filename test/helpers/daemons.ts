@@ -22,6 +22,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)); /
 export const DOCKER_CLI = '/usr/local/bin/docker';
 export const WEFT_CLI = join(REPO_ROOT, 'bin/weft');
 export const WEFTD_MAIN = join(REPO_ROOT, 'dist/src/daemon/main.js');
+/** The node flags bin/weftd runs with (its shebang line), so tests and benchmarks run weftd as users do. */
+export const WEFTD_NODE_FLAGS = readFileSync(join(REPO_ROOT, 'bin/weftd'), 'utf8').split('\n')[0].split(/\s+/).filter((w) => w.startsWith('--'));
 export const IMAGES_DIR = join(REPO_ROOT, 'images');
 const DOCKERD = '/usr/sbin/dockerd';
 export const PODMAN = '/usr/bin/podman';
@@ -397,7 +399,7 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   }
   const daemonArgs =
     kind === 'weft'
-      ? [process.execPath, ...(opts.nodeArgs ?? []), WEFTD_MAIN, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, ...(opts.extraArgs ?? [])]
+      ? [process.execPath, ...WEFTD_NODE_FLAGS, ...(opts.nodeArgs ?? []), WEFTD_MAIN, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, ...(opts.extraArgs ?? [])]
       : kind === 'podman'
       ? [PODMAN, '--root', dataRoot, '--runroot', execRoot, ...(opts.extraArgs ?? []), 'system', 'service', '--time=0', host]
       : [
