@@ -27,6 +27,12 @@ export interface NetworkRecord {
   };
   options: Record<string, string>; // driver options as given by the user (Docker echoes them back)
   labels: Record<string, string>;
+  /**
+   * The IPAM pools exactly as the user asked for them: inspect echoes these as Docker does (a
+   * subnet given without a gateway shows without one), and the allocated ones for a family the
+   * user left out. Absent on records made before it existed.
+   */
+  ipamRequested?: IpamPoolConfig[];
   /** The user chose the subnets (--subnet): Docker allows static container addresses only then. */
   userSubnets: boolean;
   /** Predefined networks (bridge, host, none) cannot be removed. */

@@ -39,13 +39,6 @@ export interface NetworkDeps {
 const PREDEFINED_DRIVERS = new Set(['host', 'null']);
 const PREDEFINED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
 
-/**
- * The IPAM pools exactly as the user asked for them: Docker's inspect echoes these (a subnet
- * given without a gateway shows without one), and shows the allocated pools only for a family
- * the user left out. Kept beside the record's resolved `ipam.config`.
- * TODO(model): move into NetworkRecord (src/engine/model.ts) as `ipamRequested`.
- */
-export type NetworkRecordWithRequest = NetworkRecord & { ipamRequested?: IpamPoolConfig[] };
 
 export class NetworkService {
   constructor(private readonly deps: NetworkDeps) {
@@ -78,7 +71,7 @@ export class NetworkService {
     const ipamDriver = req.IPAM?.Driver || 'default';
     if (ipamDriver !== 'default' && ipamDriver !== 'null') throw notFound(`plugin "${ipamDriver}" not found`);
 
-    const net: NetworkRecordWithRequest = {
+    const net: NetworkRecord = {
       id: newId(),
       name,
       driver: driverName,

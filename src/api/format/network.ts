@@ -1,5 +1,4 @@
 import type { IpamPoolConfig, NetworkRecord } from '../../engine/model.js';
-import type { NetworkRecordWithRequest } from '../../engine/networks.js';
 import type { Registry } from '../../engine/registry.js';
 
 // Docker's NetworkResource JSON (GET /networks/{id}), key for key.
@@ -68,7 +67,7 @@ const isV6 = (c: IpamPoolConfig) => (c.Subnet ?? '').includes(':');
  * dockerd 20.10 omits it).
  */
 export function ipamConfigJson(net: NetworkRecord): Record<string, unknown>[] {
-  const requested = (net as NetworkRecordWithRequest).ipamRequested ?? [];
+  const requested = net.ipamRequested ?? [];
   const out: Record<string, unknown>[] = [];
   for (const v6 of [false, true]) {
     const asked = net.predefined ? [] : requested.filter((c) => Boolean(c.Subnet) && isV6(c) === v6);
