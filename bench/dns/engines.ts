@@ -34,7 +34,8 @@ export interface DnsEngineResult {
 
 export const DNS_QUERIES = ['c1 A', 'c2 A', 'web A', 'c3 A', 'c4 A', 'c1 AAAA', 'web A', 'c2 A', 'C3 A', 'c4 A'];
 
-function parseSummary(out: string): DnsRun {
+/** dnsperf's closing summary. */
+export function parseSummary(out: string): DnsRun {
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
   return {
     qps: num(/Queries per second:\s+([\d.]+)/),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTestNetns } from '../../test/helpers/netns.js';
+import { parseSummary } from './engines.js';
 import { worldAddresses } from '../../test/integration/fixtures/dns-world.js';
 
 // dnsperf against weft's DNS server in a fresh network namespace: the server (and a stub
@@ -14,29 +15,12 @@ import { worldAddresses } from '../../test/integration/fixtures/dns-world.js';
 // Two runs: a plain one (qps, average latency) and a verbose one (-v, per-query latencies for
 // p50/p99; printing costs dnsperf some throughput, so its qps is not the headline).
 
-interface Result {
-  qps: number;
-  avgMs: number;
-  lost: number;
-  sent: number;
-  p50Ms?: number;
-  p99Ms?: number;
-}
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 }
 
-function parseSummary(out: string): Result {
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
-  return {
-    qps: num(/Queries per second:\s+([\d.]+)/),
-    avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
-    lost: num(/Queries lost:\s+(\d+)/),
-    sent: num(/Queries sent:\s+(\d+)/),
-  };
-}
 
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -58,3 +58,21 @@ export function combineErrors(what: string, errors: unknown[]): Error | null {
   const text = errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
   return systemError(`${what}: ${errors.length} errors: ${text}`);
 }
+
+/** Runs teardown and restore steps one by one, keeping going past failures, then reports them together. */
+export class ErrorCollector {
+  private readonly errors: unknown[] = [];
+
+  async attempt(fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.errors.push(err);
+    }
+  }
+
+  throwIfAny(what: string): void {
+    const err = combineErrors(what, this.errors);
+    if (err) throw err;
+  }
+}

@@ -1,6 +1,6 @@
 import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
 import { systemError } from '../../engine/errors.js';
-import { combineErrors } from '../../kernel/exec.js';
+import { ErrorCollector } from '../../kernel/exec.js';
 import { fullTableScript } from '../../kernel/nft.js';
 import { nftPortsOf, type BridgeDriver } from './bridge.js';
 import { bridgeUpLines, enslaveLines, vethName } from './commands.js';
@@ -41,14 +41,8 @@ export async function restoreBridges(
   endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>,
 ): Promise<void> {
   const kernel = driver.kernel;
-  const errors: unknown[] = [];
-  const attempt = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      errors.push(err);
-    }
-  };
+  const steps = new ErrorCollector();
+  const attempt = (fn: () => Promise<unknown>) => steps.attempt(fn);
 
   const configs = new Map<string, BridgeConfig>();
   for (const net of nets) {
@@ -126,6 +120,5 @@ export async function restoreBridges(
       await driver.join(w.net, w.ep, w.netnsPath, { defaultRoute });
     });
   }
-  const err = combineErrors('restore bridge networks', errors);
-  if (err) throw err;
+  steps.throwIfAny('restore bridge networks');
 }

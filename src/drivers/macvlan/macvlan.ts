@@ -3,7 +3,7 @@ import { invalid, systemError } from '../../engine/errors.js';
 import type { NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
-import { combineErrors } from '../../kernel/exec.js';
+import { combineErrors, ErrorCollector } from '../../kernel/exec.js';
 import { joinSandboxLines } from '../bridge/commands.js';
 import { dummyLines, joinHostLines, ownerAlias, shimLines, vlanLines } from './commands.js';
 import { configOf, macvlanState, parseMacvlanOptions, vlanPlan, type MacvlanConfig } from './options.js';
@@ -147,14 +147,8 @@ export class MacvlanDriver implements NetworkDriver {
    * whose sub-interface is gone (a re-created parent loses its children) joined again.
    */
   async restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
-    const errors: unknown[] = [];
-    const attempt = async (fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
+    const steps = new ErrorCollector();
+    const attempt = (fn: () => Promise<unknown>) => steps.attempt(fn);
     let links = new Map<string, LinkInfo>();
     await attempt(async () => {
       links = await this.links(true);
@@ -203,8 +197,7 @@ export class MacvlanDriver implements NetworkDriver {
         });
       }
     }
-    const err = combineErrors('restore macvlan networks', errors);
-    if (err) throw err;
+    steps.throwIfAny('restore macvlan networks');
   }
 
   private async removeInSandbox(ep: EndpointRecord, netnsPath: string): Promise<void> {
