@@ -1,12 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { DEFAULT_IMAGE_SEED_DIR, parseDaemonArgs } from '../../src/daemon/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 function file(content: unknown): string {
   const p = join(dir, `daemon${n++}.json`);
