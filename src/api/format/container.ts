@@ -2,7 +2,7 @@ import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord 
 import { ZERO_TIME } from '../../engine/model.js';
 import type { Registry } from '../../engine/registry.js';
 import { fileMounts } from '../../engine/containerFiles.js';
-import { unixSeconds } from '../../engine/time.js';
+import { humanDuration, unixSeconds } from '../../engine/time.js';
 import { compareVersions } from '../router.js';
 import { listPortsJson, portsJson } from '../../engine/ports.js';
 
@@ -127,24 +127,6 @@ export function containerInspectJson(c: ContainerRecord, registry: Registry, dat
       Networks: networks,
     },
   };
-}
-
-/** Go's units.HumanDuration, which Docker uses for "Up 5 seconds". */
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
 }
 
 export function statusText(c: ContainerRecord, now = Date.now()): string {
