@@ -10,11 +10,7 @@ import { startDaemon, weftdBuilt } from '../helpers/daemons.js';
 test('bridge networks are realized by their first container', { timeout: 180_000, skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
   const d = await startDaemon('weft');
   t.after(() => d.stop());
-  const ok = async (args: string[]) => {
-    const r = await d.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}${r.stdout}`);
-    return r.stdout.trim();
-  };
+  const ok = (args: string[]) => d.dockerOk(args);
   const bridgeOf = async (net: string) => `br-${(await ok(['network', 'inspect', '-f', '{{.Id}}', net])).slice(0, 12)}`;
   const hasLink = (name: string) => {
     const links = JSON.parse(d.netns.run('ip', ['-j', 'link', 'show'])) as { ifname: string }[];

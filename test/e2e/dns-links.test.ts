@@ -8,11 +8,7 @@ import { startDaemon, weftdBuilt } from '../helpers/daemons.js';
 test('embedded DNS and links in real containers', { timeout: 240_000, skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
   const d = await startDaemon('weft');
   t.after(() => d.stop());
-  const ok = async (args: string[]) => {
-    const r = await d.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}${r.stdout}`);
-    return r.stdout.trim();
-  };
+  const ok = (args: string[]) => d.dockerOk(args);
   const sh = (ctr: string, script: string) => d.docker(['exec', ctr, 'sh', '-c', script]);
 
   await ok(['network', 'create', 'dns-a']);

@@ -30,32 +30,27 @@ async function daemonWithSegment(t: { after: (fn: () => unknown) => void; skip: 
 
 const pings = (ns: TestNetns, ip: string) => spawnSync('nsenter', [`--net=${ns.path}`, 'busybox', 'ping', '-c', '1', '-W', '1', ip]).status === 0;
 
-async function ok(d: Daemon, args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}\n${d.logTail(10)}`);
-  return r.stdout.trim();
-}
 
 test('macvlan: containers reach each other and another host; the daemon namespace only through the shim', { timeout: 120_000 }, async (t) => {
   const env = await daemonWithSegment(t);
   if (!env) return;
   const { d, other } = env;
 
-  await ok(d, ['network', 'create', '-d', 'macvlan', '--subnet', SUBNET, '--gateway', '10.88.0.1', '-o', 'parent=phy0', 'mv']);
-  await ok(d, ['run', '-d', '--name', 'm1', '--network', 'mv', 'alpine', 'sleep', '300']);
-  await ok(d, ['run', '-d', '--name', 'm2', '--network', 'mv', '--ip', '10.88.0.50', 'alpine', 'sleep', '300']);
-  const ip1 = await ok(d, ['inspect', '-f', '{{.NetworkSettings.Networks.mv.IPAddress}}', 'm1']);
+  await d.dockerOk(['network', 'create', '-d', 'macvlan', '--subnet', SUBNET, '--gateway', '10.88.0.1', '-o', 'parent=phy0', 'mv']);
+  await d.dockerOk(['run', '-d', '--name', 'm1', '--network', 'mv', 'alpine', 'sleep', '300']);
+  await d.dockerOk(['run', '-d', '--name', 'm2', '--network', 'mv', '--ip', '10.88.0.50', 'alpine', 'sleep', '300']);
+  const ip1 = await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.Networks.mv.IPAddress}}', 'm1']);
   assert.equal(ip1, '10.88.0.2');
-  assert.equal(await ok(d, ['inspect', '-f', '{{.NetworkSettings.Networks.mv.MacAddress}}', 'm1']), '02:42:0a:58:00:02');
-  assert.match(await ok(d, ['exec', 'm1', 'ip', 'link', 'show', 'eth0']), /02:42:0a:58:00:02/);
-  const m1Id = await ok(d, ['inspect', '-f', '{{.Id}}', 'm1']);
+  assert.equal(await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.Networks.mv.MacAddress}}', 'm1']), '02:42:0a:58:00:02');
+  assert.match(await d.dockerOk(['exec', 'm1', 'ip', 'link', 'show', 'eth0']), /02:42:0a:58:00:02/);
+  const m1Id = await d.dockerOk(['inspect', '-f', '{{.Id}}', 'm1']);
   const details = spawnSync('nsenter', [`--net=${d.execRoot}/netns/${m1Id.slice(0, 12)}`, 'ip', '-d', 'link', 'show', 'eth0'], { encoding: 'utf8' });
   assert.match(details.stdout, /macvlan mode bridge/, details.stderr);
-  assert.match(await ok(d, ['exec', 'm1', 'ip', 'route']), /default via 10\.88\.0\.1 dev eth0/);
+  assert.match(await d.dockerOk(['exec', 'm1', 'ip', 'route']), /default via 10\.88\.0\.1 dev eth0/);
 
-  await ok(d, ['exec', 'm1', 'ping', '-c', '1', '-W', '2', '10.88.0.50']);
-  await ok(d, ['exec', 'm2', 'ping', '-c', '1', '-W', '2', ip1]);
-  await ok(d, ['exec', 'm1', 'ping', '-c', '1', '-W', '2', OTHER_HOST]);
+  await d.dockerOk(['exec', 'm1', 'ping', '-c', '1', '-W', '2', '10.88.0.50']);
+  await d.dockerOk(['exec', 'm2', 'ping', '-c', '1', '-W', '2', ip1]);
+  await d.dockerOk(['exec', 'm1', 'ping', '-c', '1', '-W', '2', OTHER_HOST]);
   assert.ok(pings(other, ip1), 'the other host reaches m1');
   assert.ok(pings(other, '10.88.0.50'), 'the other host reaches m2');
   // The parent's own namespace cannot talk to its macvlan children (no route, and even with one
@@ -63,22 +58,22 @@ test('macvlan: containers reach each other and another host; the daemon namespac
   assert.ok(!pings(d.netns, ip1), 'the daemon namespace must not reach m1 without a shim');
 
   // Same segment, now with a host shim (a parent serves one macvlan network: re-create it).
-  await ok(d, ['rm', '-f', 'm1', 'm2']);
-  await ok(d, ['network', 'rm', 'mv']);
+  await d.dockerOk(['rm', '-f', 'm1', 'm2']);
+  await d.dockerOk(['network', 'rm', 'mv']);
   const created = await d.docker(['network', 'create', '-d', 'macvlan', '--subnet', SUBNET, '-o', 'parent=phy0', '-o', 'weft.macvlan.host_shim=10.88.0.254/24', 'mvs']);
   assert.notEqual(created.code, 0, 'an unreserved shim address is refused');
   assert.match(created.stderr, /reserve it with --aux-address host=10\.88\.0\.254/);
-  const id = await ok(d, ['network', 'create', '-d', 'macvlan', '--subnet', SUBNET, '--aux-address', 'host=10.88.0.254', '-o', 'parent=phy0', '-o', 'weft.macvlan.host_shim=10.88.0.254/24', 'mvs']);
+  const id = await d.dockerOk(['network', 'create', '-d', 'macvlan', '--subnet', SUBNET, '--aux-address', 'host=10.88.0.254', '-o', 'parent=phy0', '-o', 'weft.macvlan.host_shim=10.88.0.254/24', 'mvs']);
   const shim = `mvs-${id.slice(0, 11)}`;
   assert.match(d.netns.run('ip', ['-d', 'link', 'show', shim]), /macvlan mode bridge/);
-  await ok(d, ['run', '-d', '--name', 'm3', '--network', 'mvs', 'alpine', 'sleep', '300']);
-  const ip3 = await ok(d, ['inspect', '-f', '{{.NetworkSettings.Networks.mvs.IPAddress}}', 'm3']);
+  await d.dockerOk(['run', '-d', '--name', 'm3', '--network', 'mvs', 'alpine', 'sleep', '300']);
+  const ip3 = await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.Networks.mvs.IPAddress}}', 'm3']);
   assert.ok(pings(d.netns, ip3), 'the daemon namespace reaches m3 through the shim');
-  await ok(d, ['exec', 'm3', 'ping', '-c', '1', '-W', '2', '10.88.0.254']);
+  await d.dockerOk(['exec', 'm3', 'ping', '-c', '1', '-W', '2', '10.88.0.254']);
   assert.ok(pings(other, ip3), 'the other host still reaches m3');
 
-  await ok(d, ['rm', '-f', 'm3']);
-  await ok(d, ['network', 'rm', 'mvs']);
+  await d.dockerOk(['rm', '-f', 'm3']);
+  await d.dockerOk(['network', 'rm', 'mvs']);
   assert.doesNotMatch(d.netns.run('ip', ['-br', 'link']), /mvs-/, 'the shim goes with its network');
 });
 
@@ -87,7 +82,7 @@ test('macvlan: error paths leave nothing behind (VLAN without 8021q, no parent w
   if (!env) return;
   const { d } = env;
   const linksBefore = d.netns.run('ip', ['-br', 'link']);
-  const netsBefore = await ok(d, ['network', 'ls', '-q']);
+  const netsBefore = await d.dockerOk(['network', 'ls', '-q']);
   const probe = (args: string[]) => spawnSync('nsenter', [`--net=${d.netns.path}`, 'ip', 'link', 'add', ...args]).status === 0;
 
   const vlan = await d.docker(['network', 'create', '-d', 'macvlan', '--subnet', '10.89.0.0/24', '-o', 'parent=phy0.50', 'v50']);
@@ -95,7 +90,7 @@ test('macvlan: error paths leave nothing behind (VLAN without 8021q, no parent w
     d.netns.run('ip', ['link', 'del', 'probe.9']);
     t.diagnostic('this kernel has 8021q: VLAN error path not testable here');
     assert.equal(vlan.code, 0, vlan.stderr);
-    await ok(d, ['network', 'rm', 'v50']);
+    await d.dockerOk(['network', 'rm', 'v50']);
   } else {
     assert.notEqual(vlan.code, 0);
     assert.match(vlan.stderr, /failed to create phy0\.50 vlan link: this kernel lacks the '8021q' module/);
@@ -105,7 +100,7 @@ test('macvlan: error paths leave nothing behind (VLAN without 8021q, no parent w
   if (probe(['probe0', 'type', 'dummy'])) {
     d.netns.run('ip', ['link', 'del', 'probe0']);
     assert.equal(dummy.code, 0, dummy.stderr);
-    await ok(d, ['network', 'rm', 'nodummy']);
+    await d.dockerOk(['network', 'rm', 'nodummy']);
   } else {
     assert.notEqual(dummy.code, 0);
     assert.match(dummy.stderr, /without -o parent: this kernel lacks the 'dummy' module/);
@@ -116,12 +111,12 @@ test('macvlan: error paths leave nothing behind (VLAN without 8021q, no parent w
   const missing = await d.docker(['network', 'create', '-d', 'macvlan', '--subnet', '10.92.0.0/24', '-o', 'parent=nosuch0', 'missing']);
   assert.match(missing.stderr, /invalid subinterface vlan name nosuch0, example formatting is eth0\.10/);
 
-  const first = await ok(d, ['network', 'create', '-d', 'macvlan', '--subnet', '10.93.0.0/24', '-o', 'parent=phy0', 'first']);
+  const first = await d.dockerOk(['network', 'create', '-d', 'macvlan', '--subnet', '10.93.0.0/24', '-o', 'parent=phy0', 'first']);
   const second = await d.docker(['network', 'create', '-d', 'macvlan', '--subnet', '10.94.0.0/24', '-o', 'parent=phy0', 'second']);
   assert.match(second.stderr, new RegExp(`network dm-${first.slice(0, 12)} is already using parent interface phy0`));
-  await ok(d, ['network', 'rm', 'first']);
+  await d.dockerOk(['network', 'rm', 'first']);
 
-  assert.equal(await ok(d, ['network', 'ls', '-q']), netsBefore, 'no network record left');
+  assert.equal(await d.dockerOk(['network', 'ls', '-q']), netsBefore, 'no network record left');
   assert.equal(d.netns.run('ip', ['-br', 'link']), linksBefore, 'no link left');
 });
 
@@ -136,5 +131,5 @@ test('ipvlan: refused with a clear error naming the kernel module', { timeout: 6
     return;
   }
   assert.match(r.stderr, /weft cannot create ipvlan networks: this kernel .* lacks the 'ipvlan' module|does not implement the ipvlan driver/);
-  assert.doesNotMatch(await ok(d, ['network', 'ls', '--format', '{{.Name}}']), /^iv$/m);
+  assert.doesNotMatch(await d.dockerOk(['network', 'ls', '--format', '{{.Name}}']), /^iv$/m);
 });

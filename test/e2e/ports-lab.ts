@@ -86,8 +86,3 @@ export async function wgetFrom(d: Daemon, container: string, url: string): Promi
   return r.code === 0 ? r.stdout.trim() : '';
 }
 
-export async function ok(d: Daemon, args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, type Daemon } from '../helpers/daemons.js';
-import { HOST4, makeLab, ok, OUT4B, runWeb, wgetFrom, type Lab } from './ports-lab.js';
+import { HOST4, makeLab, OUT4B, runWeb, wgetFrom, type Lab } from './ports-lab.js';
 
 // Published ports on weftd with real traffic: from another machine (a namespace behind a veth),
 // from the host (its address and localhost), from other containers through the host address,
@@ -28,11 +28,11 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
     await runWeb(d, 'web', 'hello-web', ['-p', '8080:80']);
     await runWeb(d, 'other', 'other');
     try {
-      assert.equal(await ok(d, ['port', 'web']), '80/tcp -> 0.0.0.0:8080');
-      assert.equal(await ok(d, ['port', 'web', '80']), '0.0.0.0:8080');
-      assert.deepEqual(JSON.parse(await ok(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web'])), { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] });
-      assert.deepEqual(JSON.parse(await ok(d, ['inspect', '-f', '{{json .HostConfig.PortBindings}}', 'web'])), { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
-      assert.equal(await ok(d, ['ps', '--filter', 'name=web', '--format', '{{.Ports}}']), '0.0.0.0:8080->80/tcp');
+      assert.equal(await d.dockerOk(['port', 'web']), '80/tcp -> 0.0.0.0:8080');
+      assert.equal(await d.dockerOk(['port', 'web', '80']), '0.0.0.0:8080');
+      assert.deepEqual(JSON.parse(await d.dockerOk(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web'])), { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] });
+      assert.deepEqual(JSON.parse(await d.dockerOk(['inspect', '-f', '{{json .HostConfig.PortBindings}}', 'web'])), { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
+      assert.equal(await d.dockerOk(['ps', '--filter', 'name=web', '--format', '{{.Ports}}']), '0.0.0.0:8080->80/tcp');
       const list = await d.api('GET', '/containers/json');
       const web = list.json.find((c: { Names: string[] }) => c.Names[0] === '/web');
       assert.deepEqual(web.Ports, [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }]);
@@ -41,7 +41,7 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
       assert.equal((await lab.curlHost(`http://${HOST4}:8080/`)).trim(), 'hello-web', 'from the host, its address');
       assert.equal((await lab.curlHost('http://127.0.0.1:8080/')).trim(), 'hello-web', 'from the host, 127.0.0.1');
       assert.equal((await lab.curlHost('http://localhost:8080/', ['-4'])).trim(), 'hello-web', 'from the host, localhost');
-      const gw = await ok(d, ['inspect', '-f', '{{.NetworkSettings.Gateway}}', 'web']);
+      const gw = await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.Gateway}}', 'web']);
       assert.equal(await wgetFrom(d, 'other', `http://${HOST4}:8080/`), 'hello-web', 'another container via the host address');
       assert.equal(await wgetFrom(d, 'other', `http://${gw}:8080/`), 'hello-web', 'another container via the gateway');
       assert.equal(await wgetFrom(d, 'web', `http://${HOST4}:8080/`), 'hello-web', 'hairpin: a container to its own published port');
@@ -61,7 +61,7 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
       assert.equal(r.code, 125);
       assert.match(r.stderr, /Error response from daemon: /);
       assert.match(r.stderr, ERR_ALLOCATED);
-      assert.equal(await ok(d, ['inspect', '-f', '{{.State.Status}}', 'web2']), 'created');
+      assert.equal(await d.dockerOk(['inspect', '-f', '{{.State.Status}}', 'web2']), 'created');
       const api = await d.api('POST', '/containers/web2/start');
       assert.equal(api.status, 500);
       assert.match(api.json.message, ERR_ALLOCATED);
@@ -70,12 +70,12 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
       assert.equal(r3.code, 125);
       assert.match(r3.stderr, /Bind for 10\.99\.0\.1:8080 failed: port is already allocated/);
       // Another protocol on the same port is free.
-      await ok(d, ['run', '-d', '--name', 'web4', '-p', '8080:80/udp', 'busybox', 'sleep', '300']);
-      assert.equal(await ok(d, ['port', 'web4']), '80/udp -> 0.0.0.0:8080');
+      await d.dockerOk(['run', '-d', '--name', 'web4', '-p', '8080:80/udp', 'busybox', 'sleep', '300']);
+      assert.equal(await d.dockerOk(['port', 'web4']), '80/udp -> 0.0.0.0:8080');
       // Once the owner is gone the port is free again.
-      await ok(d, ['rm', '-f', 'web']);
-      await ok(d, ['start', 'web2']);
-      assert.equal(await ok(d, ['port', 'web2']), '80/tcp -> 0.0.0.0:8080');
+      await d.dockerOk(['rm', '-f', 'web']);
+      await d.dockerOk(['start', 'web2']);
+      assert.equal(await d.dockerOk(['port', 'web2']), '80/tcp -> 0.0.0.0:8080');
     } finally {
       await d.docker(['rm', '-f', 'web', 'web2', 'web3', 'web4']);
     }
@@ -85,7 +85,7 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
     const [lo, hi] = (await lab.host('cat', ['/proc/sys/net/ipv4/ip_local_port_range'])).stdout.trim().split(/\s+/).map(Number);
     await runWeb(d, 'eph', 'eph', ['-p', '80', '-p', '53/udp', '--expose', '81', '-P']);
     try {
-      const ports = JSON.parse(await ok(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'eph'])) as Record<string, { HostIp: string; HostPort: string }[]>;
+      const ports = JSON.parse(await d.dockerOk(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'eph'])) as Record<string, { HostIp: string; HostPort: string }[]>;
       assert.deepEqual(Object.keys(ports).sort(), ['53/udp', '80/tcp', '81/tcp']);
       for (const list of Object.values(ports)) {
         assert.equal(list.length, 1);
@@ -96,17 +96,17 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
       assert.notEqual(ports['80/tcp'][0].HostPort, ports['81/tcp'][0].HostPort);
       const port80 = ports['80/tcp'][0].HostPort;
       assert.equal((await lab.curlOutside(`http://${HOST4}:${port80}/`)).trim(), 'eph');
-      assert.match(await ok(d, ['port', 'eph', '80/tcp']), new RegExp(`^0\\.0\\.0\\.0:${port80}$`));
+      assert.match(await d.dockerOk(['port', 'eph', '80/tcp']), new RegExp(`^0\\.0\\.0\\.0:${port80}$`));
     } finally {
       await d.docker(['rm', '-f', 'eph']);
     }
     // Exposed but not published: null in inspect, no PublicPort in the list.
-    await ok(d, ['run', '-d', '--name', 'exp', '--expose', '90', 'busybox', 'sleep', '300']);
+    await d.dockerOk(['run', '-d', '--name', 'exp', '--expose', '90', 'busybox', 'sleep', '300']);
     try {
-      assert.equal(await ok(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'exp']), '{"90/tcp":null}');
-      assert.equal(await ok(d, ['ps', '--filter', 'name=exp', '--format', '{{.Ports}}']), '90/tcp');
-      await ok(d, ['stop', '-t', '0', 'exp']);
-      assert.equal(await ok(d, ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'exp']), '{}');
+      assert.equal(await d.dockerOk(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'exp']), '{"90/tcp":null}');
+      assert.equal(await d.dockerOk(['ps', '--filter', 'name=exp', '--format', '{{.Ports}}']), '90/tcp');
+      await d.dockerOk(['stop', '-t', '0', 'exp']);
+      assert.equal(await d.dockerOk(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'exp']), '{}');
     } finally {
       await d.docker(['rm', '-f', 'exp']);
     }
@@ -115,7 +115,7 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
   test('-p 127.0.0.1:8081:80 answers on localhost only', async () => {
     await runWeb(d, 'lo', 'lo-only', ['-p', '127.0.0.1:8081:80']);
     try {
-      assert.equal(await ok(d, ['port', 'lo']), '80/tcp -> 127.0.0.1:8081');
+      assert.equal(await d.dockerOk(['port', 'lo']), '80/tcp -> 127.0.0.1:8081');
       assert.equal((await lab.curlHost('http://127.0.0.1:8081/')).trim(), 'lo-only');
       assert.equal(await lab.curlHost(`http://${HOST4}:8081/`), '', 'not on the other addresses');
       assert.equal(await lab.curlOutside(`http://${HOST4}:8081/`), '', 'not from outside');
@@ -170,7 +170,7 @@ describe('ports (weft)', { timeout: 600_000 }, () => {
   test('mappings are map elements: the rule set does not grow with ports', async () => {
     const rules = async () => (await nft('-a', 'list', 'table', 'inet', 'weft')).split('\n').filter((l) => /# handle \d+$/.test(l) && !/^\s*(set|map|chain|table) /.test(l)).length;
     const before = await rules();
-    for (let i = 0; i < 3; i++) await ok(d, ['run', '-d', '--name', `s${i}`, '-p', `${9100 + i}:80`, '-p', `${9200 + i}:81/udp`, 'busybox', 'sleep', '300']);
+    for (let i = 0; i < 3; i++) await d.dockerOk(['run', '-d', '--name', `s${i}`, '-p', `${9100 + i}:80`, '-p', `${9200 + i}:81/udp`, 'busybox', 'sleep', '300']);
     try {
       assert.equal(await rules(), before);
       const pub4 = await nft('list', 'map', 'inet', 'weft', 'pub4');

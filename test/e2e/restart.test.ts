@@ -8,11 +8,7 @@ import { startDaemon, weftdBuilt } from '../helpers/daemons.js';
 test('weftd survives kill -9: networks, containers, addresses and reachability are kept', { timeout: 180_000, skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
   const d = await startDaemon('weft');
   t.after(() => d.stop());
-  const ok = async (args: string[]) => {
-    const r = await d.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = (args: string[]) => d.dockerOk(args);
   await ok(['network', 'create', '--subnet', '10.77.0.0/24', 'keep-net']);
   await ok(['run', '-dit', '--name', 'k1', '--network', 'keep-net', 'alpine', 'ash']);
   await ok(['run', '-dit', '--name', 'k2', '--network', 'keep-net', 'alpine', 'ash']);

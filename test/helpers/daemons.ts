@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,6 +73,8 @@ export interface Daemon {
   env: NodeJS.ProcessEnv;
   /** Runs /usr/local/bin/docker against this daemon. Never throws on a non-zero exit. */
   docker(args: string[], opts?: CmdOptions): Promise<CmdResult>;
+  /** Runs docker and asserts it succeeded (the failure shows stderr and the daemon's log tail); returns trimmed stdout. */
+  dockerOk(args: string[]): Promise<string>;
   /** Runs bin/weft (the project's CLI) against this daemon. */
   weft(args: string[], opts?: CmdOptions): Promise<CmdResult>;
   /** One Engine API request over the unix socket. */
@@ -561,6 +564,11 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
     logFile,
     env,
     docker: (args, o = {}) => cli(DOCKER_CLI, args, o),
+    async dockerOk(args) {
+      const r = await cli(DOCKER_CLI, args, {});
+      assert.equal(r.code, 0, `docker ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}\n${daemon.logTail(10)}`);
+      return r.stdout.trim();
+    },
     weft: (args, o = {}) => cli(process.execPath, [WEFT_CLI, ...args], o),
     api,
     logTail: (n = 40) => tail(logFile, n),
