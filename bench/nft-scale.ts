@@ -8,6 +8,7 @@ import { portElements } from '../src/kernel/nft.js';
 import type { NetworkRecord } from '../src/engine/model.js';
 import { createTestNetns } from '../test/helpers/netns.js';
 import { REPO_ROOT, startDaemon } from '../test/helpers/daemons.js';
+import { networkRecord } from '../test/helpers/records.js';
 
 // Does creating a network (and publishing a port) cost the same with 1,000 of them as with 10?
 // weft keeps per-network facts as nft set elements and published ports as map elements, so the
@@ -27,26 +28,8 @@ const subnet = (i: number) => `10.${64 + (i >> 8)}.${i & 255}.0/24`;
 const gateway = (i: number) => `10.${64 + (i >> 8)}.${i & 255}.1`;
 
 function record(i: number): NetworkRecord {
-  const id = randomBytes(32).toString('hex');
-  return {
-    id,
-    name: `scale${i}`,
-    driver: 'bridge',
-    scope: 'local',
-    created: new Date().toISOString(),
-    enableIPv6: false,
-    internal: false,
-    attachable: false,
-    ingress: false,
-    configFrom: '',
-    configOnly: false,
-    ipam: { driver: 'default', options: {}, config: [{ Subnet: subnet(i), Gateway: gateway(i) }] },
-    options: {},
-    labels: {},
-    userSubnets: true,
-    predefined: false,
-    driverState: {},
-  };
+  const ipam = { driver: 'default', options: {}, config: [{ Subnet: subnet(i), Gateway: gateway(i) }] };
+  return networkRecord({ id: randomBytes(32).toString('hex'), name: `scale${i}`, ipam });
 }
 
 const stats = (xs: number[]) => {
@@ -77,6 +60,7 @@ let driverCreate, nftOnly, portAdd;
 try {
   const kernel = new Kernel({ netns: ns.path });
   const driver = new BridgeDriver({ kernel });
+  await driver.init(); // the table the element series below write into (a daemon makes it at start)
   const existing: NetworkRecord[] = [];
   driverCreate = await series('driver create', async (i) => {
     const net = record(i);
@@ -113,7 +97,7 @@ try {
 }
 
 const rows = [
-  ['driver createNetwork (ip + nft, concurrent)', driverCreate],
+  ['driver createNetwork (lazy: kernel objects come with the first join)', driverCreate],
   ['nft elements of one network (1 `nft -f`)', nftOnly],
   ['publish one port (1 `nft -f`, map element)', portAdd],
   ['POST /networks/create (end to end)', apiCreate],
