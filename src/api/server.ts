@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../engine/log.js';
 import { invalid, statusOf, WeftError } from '../engine/errors.js';
 import { API_VERSION, type Ctx, type Hijacked, type Router } from './router.js';
 

@@ -2,7 +2,6 @@ import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CommanderError } from 'commander';
-import { pino, destination } from 'pino';
 import { buildApi } from '../api/index.js';
 import { createApiServer } from '../api/server.js';
 import { BridgeDriver } from '../drivers/bridge/index.js';
@@ -11,6 +10,7 @@ import { MacvlanDriver } from '../drivers/macvlan/index.js';
 import { NullDriver } from '../drivers/null/index.js';
 import { Engine } from '../engine/engine.js';
 import type { ResolvInput } from '../engine/containerFiles.js';
+import { createLogger } from '../engine/log.js';
 import { Kernel } from '../kernel/kernel.js';
 import { ConmonRuntime } from '../runtime/conmon.js';
 import { ImageStore } from '../runtime/images.js';
@@ -22,7 +22,7 @@ import { readHostRoutes } from './hostRoutes.js';
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
 
 export async function runDaemon(config: DaemonConfig): Promise<() => Promise<void>> {
-  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, destination(2));
+  const log = createLogger({ level: config.logLevel });
   const kernel = new Kernel();
   let hostRoutes = await readHostRoutes(kernel);
   const engine: Engine = new Engine({
@@ -59,6 +59,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     upstreams: () => upstreams,
     upstreamsFor: (id) => (engine.registry.containers.byId.get(id)?.hostConfig as { Dns?: string[] } | undefined)?.Dns,
     log: log.child({ component: 'dns' }),
+    isRealized: (n) => engine.networks.isRealized(n),
   });
   dns.follow(); // opens and closes a listener per user-defined network as networks come and go
   // Host routes and resolvers change rarely; refreshing them off the request path keeps it fast.

@@ -29,6 +29,11 @@ export interface DnsServerOptions {
    */
   upstreamsFor?: (containerId: string) => string[] | undefined;
   log: DnsLogger;
+  /**
+   * Whether a network's gateway address exists yet (bridges are lazy: made at the first join).
+   * Unrealized networks get no listener until their 'realized' event; absent: all are realized.
+   */
+  isRealized?: (n: NetworkRecord) => boolean;
   port?: number;
   /** Search domains the containers get (so "db.<domain>" finds db); default: the host's. */
   searchDomains?: () => string[];
@@ -181,30 +186,33 @@ export class DnsServer {
   }
 
   /**
-   * Opens/closes listeners as networks come and go: every network for which dnsAddresses() is
-   * non-empty. The network record is put before its bridge exists (bridges are lazy: created by
-   * the first join, possibly much later), so binding is retried for a while when the address is
-   * not assigned yet (bindWithRetry), and the 'realized' event that NetworkService re-emits on
-   * registry.networks when a driver has created a network's kernel objects syncs it again, which
-   * binds at once (waking a retry in progress). Giving up on a missing address is quiet: the
-   * realization will bind.
+   * Opens/closes listeners as networks come and go: every realized network for which
+   * dnsAddresses() is non-empty. A network record is put before its bridge exists (bridges are
+   * lazy: created by the first join, possibly much later, or never), so an unrealized network is
+   * left alone until the 'realized' event that NetworkService re-emits on registry.networks when
+   * its driver has created the kernel objects; binding is still retried for a while when the
+   * address is not usable yet (IPv6 duplicate address detection), see bindWithRetry.
    */
   follow(): void {
     const reg = this.opts.registry;
-    const onPut = (n: NetworkRecord) =>
+    const realized = this.opts.isRealized ?? (() => true);
+    const onRealized = (n: NetworkRecord) =>
       void this.syncNetwork(n).catch((err) => {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ECANCELED') return; // the network was removed meanwhile
-        if (code === 'EADDRNOTAVAIL') this.opts.log.debug({ network: n.name }, 'dns listener waits for the network to be realized');
+        if (code === 'EADDRNOTAVAIL') this.opts.log.debug({ network: n.name }, 'dns listener gave up: the gateway address is not usable');
         else this.opts.log.warn({ network: n.name, err: String(err) }, 'dns listen failed');
       });
+    const onPut = (n: NetworkRecord) => {
+      if (realized(n)) onRealized(n);
+    };
     const onDelete = (n: NetworkRecord) => void this.close(n.id);
     reg.networks.on('put', onPut);
-    reg.networks.on('realized', onPut);
+    reg.networks.on('realized', onRealized);
     reg.networks.on('delete', onDelete);
     this.followers.push(
       () => reg.networks.off('put', onPut),
-      () => reg.networks.off('realized', onPut),
+      () => reg.networks.off('realized', onRealized),
       () => reg.networks.off('delete', onDelete),
     );
     for (const n of reg.networks.byId.values()) onPut(n);

@@ -37,4 +37,7 @@ export interface NetworkDriver {
 
   /** Drivers that create a network's kernel objects lazily (at its first join) report when they did. */
   onRealized?(listener: (net: NetworkRecord) => void): void;
+
+  /** Such drivers also say whether a network's kernel objects exist yet (absent: always). */
+  isRealized?(netId: string): boolean;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from './log.js';
 import { hostname } from 'node:os';
 import type { ImageStore } from '../runtime/images.js';
 import type { Runtime } from '../runtime/types.js';

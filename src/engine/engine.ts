@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from './log.js';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkDriver } from '../drivers/driver.js';
@@ -86,7 +86,8 @@ export class Engine {
     }
     const running: string[] = [];
     for (const c of registry.containers.all()) {
-      const st = await this.runtime.status(c.id).catch(() => null);
+      // Only a container recorded as running can have changed while the daemon was down.
+      const st = c.state.status === 'running' ? await this.runtime.status(c.id).catch(() => null) : null;
       if (c.state.status === 'running' && st?.running) {
         running.push(c.id);
         continue;

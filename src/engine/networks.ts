@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from './log.js';
 import type { NetworkDriver } from '../drivers/driver.js';
 import { unsupportedDriverError } from '../drivers/macvlan/index.js';
 import type { Ipam } from '../ipam/allocator.js';
@@ -46,6 +46,11 @@ export class NetworkService {
     // they did; followers of the records hear it as 'realized' on registry.networks (the
     // embedded DNS binds on the gateway address then).
     for (const d of deps.drivers.values()) d.onRealized?.((net) => deps.registry.networks.emit('realized', net));
+  }
+
+  /** Whether the network's kernel objects exist (lazy drivers make them at the first join). */
+  isRealized(net: NetworkRecord): boolean {
+    return this.deps.drivers.get(net.driver)?.isRealized?.(net.id) ?? true;
   }
 
   driverOf(net: NetworkRecord): NetworkDriver {

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from './log.js';
 import { join } from 'node:path';
 import type { Ipam } from '../ipam/allocator.js';
 import type { Kernel } from '../kernel/kernel.js';

@@ -7,6 +7,7 @@ import {
   type IpAddress,
   blockSize,
   cidrContains,
+  cidrOverlaps,
   formatAddrWithPrefix,
   formatCidr,
   formatIp,
@@ -210,7 +211,9 @@ export class Ipam {
         const cidr = parseCidr(cfg.Subnet ?? '');
         if (!cidr) throw IpamErrors.invalidSubnet(cfg.Subnet ?? '');
         if (cidr.family === 6 && !req.enableIPv6) continue;
-        const np = this.requestPool(cidr, cfg.Subnet, cfg.IPRange ?? '', []);
+        // The store's pools were checked for overlaps when they were allocated: re-checking each
+        // against all the others made a restart quadratic in the number of networks.
+        const np = this.requestPool(cidr, cfg.Subnet, cfg.IPRange ?? '', [], false);
         state.pools[cidr.family].push(np);
         const gw = cfg.Gateway ? parseIp(cfg.Gateway) : null;
         if (gw && cidrContains(np.master.cidr, gw)) {
@@ -391,7 +394,7 @@ export class Ipam {
   }
 
   /** RequestPool for a user subnet (and optional --ip-range): allocator.go + structures.go updatePoolDBOnAdd. */
-  private requestPool(cidr: Cidr, rawPool: string, rawRange: string, external: Cidr[]): NetPool {
+  private requestPool(cidr: Cidr, rawPool: string, rawRange: string, external: Cidr[], checkOverlap = true): NetPool {
     const key = formatCidr(cidr);
     let range: NetPool['range'] = null;
     if (rawRange) {
@@ -406,8 +409,10 @@ export class Ipam {
     const existing = this.masters.get(key);
     if (!rawRange) {
       if (existing) throw IpamErrors.poolOverlap();
-      const masterCidrs = [...this.masters.values()].map((m) => m.cidr);
-      if (overlapsAny(cidr, masterCidrs) || overlapsAny(cidr, external)) throw IpamErrors.poolOverlap();
+      if (checkOverlap) {
+        for (const m of this.masters.values()) if (cidrOverlaps(cidr, m.cidr)) throw IpamErrors.poolOverlap();
+        if (overlapsAny(cidr, external)) throw IpamErrors.poolOverlap();
+      }
       const m = newMaster(cidr);
       this.masters.set(key, m);
       return { master: m, childKey: null, range: null, gateway: null, aux: [] };

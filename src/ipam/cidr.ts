@@ -89,14 +89,24 @@ export function parseIp(s: string): IpAddress | null {
   return v === null ? null : { family: 4, value: v };
 }
 
+// Masks are looked up, not computed: BigInt shifts per call made IPAM's overlap checks the
+// largest cost of a restart with 1,000 networks.
+const HOST_MASKS = { 4: hostMasks(32), 6: hostMasks(128) };
+const MASKS = { 4: HOST_MASKS[4].map((h) => h ^ ((1n << 32n) - 1n)), 6: HOST_MASKS[6].map((h) => h ^ ((1n << 128n) - 1n)) };
+
+function hostMasks(bits: number): bigint[] {
+  const all = (1n << BigInt(bits)) - 1n;
+  return Array.from({ length: bits + 1 }, (_, prefix) => all >> BigInt(prefix));
+}
+
 export function maskOf(family: Family, prefix: number): bigint {
-  const bits = BigInt(bitsOf(family));
-  const all = (1n << bits) - 1n;
-  return (all >> BigInt(prefix)) ^ all;
+  const masks = MASKS[family];
+  return masks[Math.max(0, Math.min(prefix, masks.length - 1))];
 }
 
 export function hostMaskOf(family: Family, prefix: number): bigint {
-  return ((1n << BigInt(bitsOf(family))) - 1n) >> BigInt(prefix);
+  const masks = HOST_MASKS[family];
+  return masks[Math.max(0, Math.min(prefix, masks.length - 1))];
 }
 
 /** Parses "addr/len". Returns null where Go's net.ParseCIDR fails ("invalid CIDR address: ..."). */

@@ -256,3 +256,23 @@ test('server follow(): listens when a user-defined network appears, stops when i
     await dns.closeAll();
   }
 });
+
+test('server follow(): an unrealized network gets its listener only when it is realized', async () => {
+  const p = port();
+  const reg = new Registry(new Database(':memory:'));
+  const realized = new Set<string>();
+  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [], isRealized: (n) => realized.has(n.id) });
+  try {
+    dns.follow();
+    const n = net1('lazy', '127.7.0.0/16', '127.7.0.1');
+    reg.networks.put(n);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(dns.stats().listening, {}, 'no socket (and no bind retries) for a network without its bridge');
+    realized.add(n.id);
+    reg.networks.emit('realized', n);
+    for (let i = 0; i < 50 && !dns.stats().listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(Object.values(dns.stats().listening), [['127.7.0.1']]);
+  } finally {
+    await dns.closeAll();
+  }
+});
