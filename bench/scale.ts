@@ -163,7 +163,7 @@ export function renderScale(results: ScaleResult[]): string {
     );
   }
   out.push('');
-  out.push('Daemon restart on the full store (time from spawn to the first 200 on /_ping; RSS = VmRSS of the daemon process only, 2 s after the ping — dockerd\'s containerd and podman\'s conmon/aardvark not included):');
+  out.push('Daemon restart on the full store (time from spawn to the first 200 on /_ping; RSS = VmRSS of the daemon process plus weft-dns, weft\'s UDP DNS front end (dockerd serves DNS in-process), 2 s after the ping; dockerd\'s containerd and podman\'s conmon/aardvark-dns not included):');
   out.push('');
   out.push('| engine | networks | containers | startup ms (idle store) | startup ms (full store) | RSS MB idle | RSS MB full, before restart | RSS MB after restart |');
   out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -11,7 +11,9 @@ apt-get install -y -qq --no-install-recommends \
   gcc libc6-dev nginx-light >/dev/null
 npm ci --no-audit --no-fund
 npm run build
-mkdir -p dist/native && gcc -O2 -Wall -o dist/native/weft-rtio src/runtime/native/weft-rtio.c -lutil
+mkdir -p dist/native
+gcc -O2 -Wall -o dist/native/weft-rtio src/runtime/native/weft-rtio.c -lutil
+gcc -O2 -Wall -o dist/native/weft-dns src/dns/native/weft-dns.c
 bash scripts/build-images.sh images
 ln -sf "$PWD/bin/weftd" /usr/local/bin/weftd
 ln -sf "$PWD/bin/weft" /usr/local/bin/weft

@@ -1,17 +1,18 @@
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { ContainerRecord, NetworkRecord } from '../engine/model.js';
 import type { Registry } from '../engine/registry.js';
 import { hostResolvers, type ResolvInput } from '../engine/containerFiles.js';
-import { DnsTable } from './table.js';
+import { clientAddress, UdpFront, type ClientAddr, type Rotation } from './front.js';
+import { DnsTable, type LookupResult } from './table.js';
 import { Upstream } from './upstream.js';
 import { buildAnswer, buildError, buildSlowAnswer, CLASS_IN, parseQuery, RCODE, slowQuery, truncateForUdp, type Query } from './wire.js';
 
 // weft's embedded DNS: one UDP and one TCP socket on the gateway address of each user-defined
 // network (aardvark-dns's layout; Docker's 127.0.0.11 would need a socket inside every container
 // namespace, which Node cannot open, plus a NAT rule per container). The querier is identified
-// by the query's source address; see table.ts for what it may resolve.
+// by the query's source address; see table.ts for what it may resolve. UDP goes through weft-dns
+// (front.ts), which answers repeats from a cache this server fills and flushes; TCP is served here.
 
 export interface DnsLogger {
   debug(obj: object, msg?: string): void;
@@ -46,9 +47,10 @@ export interface DnsServerOptions {
 }
 
 interface Listener {
+  /** weft-dns's listener id. */
+  id: number;
   networkId: string;
   address: string;
-  udp: dgram.Socket;
   tcp: net.Server;
   conns: Set<net.Socket>;
 }
@@ -61,19 +63,33 @@ export class DnsServer {
   readonly upstream: Upstream;
   private readonly port: number;
   private readonly listeners = new Map<string, Listener[]>();
+  private readonly byId = new Map<number, Listener>();
+  private nextId = 1;
+  private readonly front: UdpFront;
   private readonly opening = new Map<string, Promise<void>>();
   /** Opens in flight (binding or waiting to retry), per network: close() cancels, syncNetwork() wakes. */
   private readonly pending = new Map<string, Set<PendingOpen>>();
   private tcpCount = 0;
   private readonly maxTcp: number;
   private followers: (() => void)[] = [];
+  /** Queries that reached this process (UDP cache misses and TCP); weft-dns counts its hits. */
   readonly counters = { queries: 0, tcpQueries: 0, local: 0, forwarded: 0, servfail: 0, formerr: 0, refused: 0, dropped: 0, slowPath: 0 };
 
   constructor(private readonly opts: DnsServerOptions) {
     this.port = opts.port ?? 53;
     this.maxTcp = opts.maxTcpConnections ?? 512;
-    const search = opts.searchDomains ?? cachedHostSearch();
+    this.front = new UdpFront((id, client, query) => this.onUdp(id, client, query), opts.log);
+    const search = flushOnChange(opts.searchDomains ?? cachedHostSearch(), () => this.front.flush());
     this.table = new DnsTable(opts.registry, { searchDomains: search });
+    // Cached replies are answers of the table: any change to what it is built from drops them
+    // (in the same turn as the table's own update, so no reply computed before it is kept after).
+    const flush = () => this.front.flush();
+    for (const c of [opts.registry.networks, opts.registry.endpoints, opts.registry.containers] as const) {
+      for (const ev of ['put', 'delete']) {
+        c.on(ev, flush);
+        this.followers.push(() => c.off(ev, flush));
+      }
+    }
     this.upstream = new Upstream({
       servers: opts.upstreams,
       timeoutMs: opts.upstreamTimeoutMs,
@@ -95,34 +111,13 @@ export class DnsServer {
   }
 
   private async open(networkId: string, address: string): Promise<void> {
-    const v6 = net.isIPv6(address);
     const me: PendingOpen = { cancelled: false, wake: null };
     const set = this.pending.get(networkId) ?? new Set<PendingOpen>();
     set.add(me);
     this.pending.set(networkId, set);
+    const id = this.nextId++;
     try {
-      // A synchronous lookup: dgram otherwise resolves the (literal) destination of every reply
-      // through dns.lookup and a nextTick.
-      const lookup = (host: string, _o: unknown, cb: (err: Error | null, a: string, f: number) => void) => cb(null, host, v6 ? 6 : 4);
-      const makeUdp = () => {
-        const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: lookup as never, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-        return new Promise<dgram.Socket>((resolve, reject) => {
-          const fail = (err: Error) => {
-            try {
-              sock.close(); // not left open by a failed attempt (bind is retried with a new socket)
-            } catch {
-              /* already closed */
-            }
-            reject(err);
-          };
-          sock.once('error', fail);
-          sock.bind({ address, port: this.port, exclusive: true }, () => {
-            sock.off('error', fail);
-            resolve(sock);
-          });
-        });
-      };
-      const udp = await bindWithRetry(makeUdp, me);
+      await bindWithRetry(() => this.front.listen(id, address, this.port), me);
       const tcp = net.createServer({ noDelay: true });
       try {
         await bindWithRetry(
@@ -137,27 +132,26 @@ export class DnsServer {
           me,
         );
       } catch (err) {
-        udp.close();
+        await this.front.close(id);
         throw err;
       }
       if (me.cancelled) {
         // The network went away while binding: never serve a stale listener (its address may
         // be reused by the next network).
-        udp.close();
+        await this.front.close(id);
         tcp.close();
         throw cancelledError();
       }
-      this.addListener(networkId, address, udp, tcp);
+      this.addListener(id, networkId, address, tcp);
     } finally {
       set.delete(me);
       if (set.size === 0 && this.pending.get(networkId) === set) this.pending.delete(networkId);
     }
   }
 
-  private addListener(networkId: string, address: string, udp: dgram.Socket, tcp: net.Server): void {
-    const l: Listener = { networkId, address, udp, tcp, conns: new Set() };
-    udp.on('message', (msg, rinfo) => this.onUdp(l, msg, rinfo));
-    udp.on('error', (err) => this.opts.log.warn({ network: networkId, address, err: String(err) }, 'dns udp socket error'));
+  private addListener(id: number, networkId: string, address: string, tcp: net.Server): void {
+    const l: Listener = { id, networkId, address, tcp, conns: new Set() };
+    this.byId.set(id, l);
     tcp.on('connection', (sock) => this.onTcp(l, sock));
     tcp.on('error', (err) => this.opts.log.warn({ network: networkId, address, err: String(err) }, 'dns tcp socket error'));
     const list = this.listeners.get(networkId) ?? [];
@@ -175,7 +169,13 @@ export class DnsServer {
     const list = this.listeners.get(networkId);
     this.listeners.delete(networkId);
     if (!list) return;
-    await Promise.all(list.map((l) => closeListener(l)));
+    await Promise.all(list.map((l) => this.closeListener(l)));
+  }
+
+  private async closeListener(l: Listener): Promise<void> {
+    this.byId.delete(l.id);
+    for (const c of l.conns) c.destroy();
+    await Promise.all([this.front.close(l.id), new Promise<void>((resolve) => l.tcp.close(() => resolve()))]);
   }
 
   async closeAll(): Promise<void> {
@@ -183,6 +183,7 @@ export class DnsServer {
     await Promise.all([...new Set([...this.listeners.keys(), ...this.pending.keys()])].map((id) => this.close(id)));
     this.upstream.close();
     this.table.close();
+    this.front.stop();
   }
 
   /**
@@ -225,33 +226,39 @@ export class DnsServer {
     const have = this.listeners.get(n.id) ?? [];
     for (const l of have.filter((x) => !want.includes(x.address))) {
       this.listeners.set(n.id, (this.listeners.get(n.id) ?? []).filter((x) => x !== l));
-      await closeListener(l);
+      await this.closeListener(l);
     }
     await Promise.all(want.map((a) => this.listen(n.id, a)));
   }
 
-  stats() {
+  /** Counters; `queries` and `local` include weft-dns's cache hits (`cache`). */
+  async stats() {
     const listening: Record<string, string[]> = {};
     for (const [id, list] of this.listeners) listening[id] = list.map((l) => l.address);
-    return { ...this.counters, tcpConnections: this.tcpCount, listening, upstream: this.upstream.stats(), names: this.table.sizes() };
+    const cache = await this.front.stats();
+    const c = this.counters;
+    return { ...c, queries: c.queries + cache.hits, local: c.local + cache.hits, cache, tcpConnections: this.tcpCount, listening, upstream: this.upstream.stats(), names: this.table.sizes() };
   }
 
   // ---- query handling ------------------------------------------------------------------------
 
-  private onUdp(l: Listener, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private onUdp(listenerId: number, client: ClientAddr, msg: Buffer): void {
+    const l = this.byId.get(listenerId);
+    if (!l) return; // closed meanwhile
     this.counters.queries++;
-    const src = rinfo.address;
     try {
+      const src = clientAddress(client);
       const q = parseQuery(msg);
       if (q !== null && q.qclass === CLASS_IN) {
         const res = this.table.lookup(src, q.qname, q.qtype, l.networkId);
         if (res !== null) {
           this.counters.local++;
-          l.udp.send(buildAnswer(msg, q, res, q.udpSize), rinfo.port, src);
+          const reply = buildAnswer(msg, q, res, q.udpSize);
+          this.front.reply(l.id, client, msg, reply, rotationOf(reply, q.qEnd, res));
           return;
         }
       }
-      this.handle(l, msg, src, q, false, (reply) => sendUdp(l, reply, rinfo.port, src));
+      this.handle(l, msg, src, q, false, (reply) => this.front.reply(l.id, client, msg, reply, null));
     } catch (err) {
       this.counters.dropped++;
       this.opts.log.debug({ err: String(err) }, 'dns query failed');
@@ -406,15 +413,6 @@ export function resolvConfFor(c: ContainerRecord, registry: Registry, host: Reso
   return { nameservers, search: [...host.search], options: ['ndots:0'] };
 }
 
-/** Replies that arrive later (upstream) may find the socket closed meanwhile. */
-function sendUdp(l: Listener, reply: Buffer, port: number, address: string): void {
-  try {
-    l.udp.send(reply, port, address);
-  } catch {
-    /* listener closed */
-  }
-}
-
 /**
  * The upstream resolvers for the daemon's forwarding: the host's resolv.conf nameservers
  * *including* loopback ones (systemd-resolved's 127.0.0.53): unlike Docker, which forwards from
@@ -447,18 +445,29 @@ function errorFrom(msg: Buffer, rcode: number): Buffer {
   return out;
 }
 
-async function closeListener(l: Listener): Promise<void> {
-  for (const c of l.conns) c.destroy();
-  await Promise.all([
-    new Promise<void>((resolve) => {
-      try {
-        l.udp.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    }),
-    new Promise<void>((resolve) => l.tcp.close(() => resolve())),
-  ]);
+/**
+ * How weft-dns may rotate a cached local answer on each hit (Docker answers shared names in
+ * varying order): the answer records, when there are several of one size (A or AAAA).
+ */
+function rotationOf(reply: Buffer, qEnd: number, res: LookupResult): Rotation {
+  const count = (reply[6] << 8) | reply[7];
+  const size = 12 + (res.answers[0]?.rdata.length ?? 0);
+  if (count < 2 || res.answers.some((a) => a.rdata.length + 12 !== size)) return { offset: 0, count: 0, size: 0 };
+  return { offset: qEnd, count, size };
+}
+
+/** Wraps a getter so that `onChange` runs when the value it returns changes. */
+function flushOnChange(get: () => string[], onChange: () => void): () => string[] {
+  let last = '';
+  return () => {
+    const value = get();
+    const key = value.join(' ');
+    if (key !== last) {
+      if (last !== '') onChange();
+      last = key;
+    }
+    return value;
+  };
 }
 
 interface PendingOpen {

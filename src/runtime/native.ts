@@ -1,12 +1,21 @@
-// Locates the weft-rtio helper (src/runtime/native/weft-rtio.c), building it with gcc on first use
-// if scripts/setup.sh has not. The binary lives in dist/native/ (gitignored).
+// Locates weft's C helpers, building one with gcc on first use if scripts/setup.sh has not (or
+// its source is newer). The binaries live in dist/native/ (gitignored).
+//   weft-rtio  container stdio plumbing (src/runtime/native/weft-rtio.c)
+//   weft-dns   the embedded DNS's UDP front end and answer cache (src/dns/native/weft-dns.c)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemError } from '../engine/errors.js';
 
-let cached: string | null = null;
+const HELPERS = {
+  'weft-rtio': { source: 'src/runtime/native/weft-rtio.c', libs: ['-lutil'], env: 'WEFT_RTIO' },
+  'weft-dns': { source: 'src/dns/native/weft-dns.c', libs: [], env: 'WEFT_DNS' },
+} as const;
+
+export type HelperName = keyof typeof HELPERS;
+
+const cached = new Map<HelperName, string>();
 
 /** Repo root: this file is <root>/dist/src/runtime/native.js once compiled. */
 function repoRoot(): string {
@@ -15,25 +24,31 @@ function repoRoot(): string {
     if (existsSync(join(dir, 'package.json'))) return dir;
     dir = dirname(dir);
   }
-  throw systemError('weft-rtio: cannot find the repository root');
+  throw systemError('weft helpers: cannot find the repository root');
 }
 
-export function helperPath(): string {
-  if (cached) return cached;
-  const fromEnv = process.env.WEFT_RTIO;
-  if (fromEnv && existsSync(fromEnv)) return (cached = fromEnv);
+export function helperPath(name: HelperName = 'weft-rtio'): string {
+  const known = cached.get(name);
+  if (known) return known;
+  const spec = HELPERS[name];
+  const fromEnv = process.env[spec.env];
+  if (fromEnv && existsSync(fromEnv)) {
+    cached.set(name, fromEnv);
+    return fromEnv;
+  }
   const root = repoRoot();
-  const bin = join(root, 'dist', 'native', 'weft-rtio');
-  const src = join(root, 'src', 'runtime', 'native', 'weft-rtio.c');
+  const bin = join(root, 'dist', 'native', name);
+  const src = join(root, spec.source);
   const stale = existsSync(bin) && existsSync(src) && statSync(src).mtimeMs > statSync(bin).mtimeMs;
   if (!existsSync(bin) || stale) {
-    if (!existsSync(src)) throw systemError(`weft-rtio helper missing: ${bin}`);
+    if (!existsSync(src)) throw systemError(`${name} helper missing: ${bin}`);
     mkdirSync(dirname(bin), { recursive: true });
     try {
-      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, '-lutil'], { stdio: 'pipe' });
+      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...spec.libs], { stdio: 'pipe' });
     } catch (err) {
-      throw systemError(`building weft-rtio failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
+      throw systemError(`building ${name} failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
     }
   }
-  return (cached = bin);
+  cached.set(name, bin);
+  return bin;
 }

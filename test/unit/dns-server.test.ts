@@ -6,6 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import Database from 'better-sqlite3';
 import dnsPacket from 'dns-packet';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Registry } from '../../src/engine/registry.js';
 import type { ContainerRecord, NetworkRecord } from '../../src/engine/model.js';
 import { DnsServer } from '../../src/dns/server.js';
@@ -195,7 +196,7 @@ test('server: local names, forwarding, TCP, errors, floods, Node resolver', asyn
     // A flood of distinct forwarded names and local names: all answered, daemon alive.
     const flood = await Promise.all(Array.from({ length: 300 }, (_, i) => udpAsk('127.1.0.1', p, q(i % 2 ? 'web' : `f${i}.test`, 'A', i), '127.1.0.3')));
     assert.equal(flood.filter((x) => x !== null).length, 300);
-    const st = dns.stats();
+    const st = (await dns.stats());
     assert.ok(st.local > 150 && st.forwarded > 150, JSON.stringify(st));
     assert.deepEqual(Object.keys(st.listening).sort(), [n.id, internal.id].sort());
     await dns.close(n.id);
@@ -243,15 +244,15 @@ test('server follow(): listens when a user-defined network appears, stops when i
     const n = net1('n1', '127.4.0.0/16', '127.4.0.1');
     reg.networks.put(n);
     reg.networks.put({ ...net1('bridge', '127.5.0.0/16', '127.5.0.1'), predefined: true });
-    for (let i = 0; i < 50 && !dns.stats().listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(Object.values(dns.stats().listening), [['127.4.0.1']]);
+    for (let i = 0; i < 50 && !(await dns.stats()).listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(Object.values((await dns.stats()).listening), [['127.4.0.1']]);
     addContainer(reg, 'x', n, '127.4.0.2/16');
     const r = await udpAsk('127.4.0.1', p, q('x'), '127.4.0.2');
     assert.equal((r!.answers![0] as { data: string }).data, '127.4.0.2');
     reg.endpoints.delete(reg.endpointsOfContainer(reg.lookupContainer('x')!.id)[0].id);
     reg.networks.delete(n.id);
-    for (let i = 0; i < 50 && dns.stats().listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(dns.stats().listening, {});
+    for (let i = 0; i < 50 && (await dns.stats()).listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual((await dns.stats()).listening, {});
   } finally {
     await dns.closeAll();
   }
@@ -267,12 +268,99 @@ test('server follow(): an unrealized network gets its listener only when it is r
     const n = net1('lazy', '127.7.0.0/16', '127.7.0.1');
     reg.networks.put(n);
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(dns.stats().listening, {}, 'no socket (and no bind retries) for a network without its bridge');
+    assert.deepEqual((await dns.stats()).listening, {}, 'no socket (and no bind retries) for a network without its bridge');
     realized.add(n.id);
     reg.networks.emit('realized', n);
-    for (let i = 0; i < 50 && !dns.stats().listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(Object.values(dns.stats().listening), [['127.7.0.1']]);
+    for (let i = 0; i < 50 && !(await dns.stats()).listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(Object.values((await dns.stats()).listening), [['127.7.0.1']]);
   } finally {
     await dns.closeAll();
   }
+});
+
+test('server: weft-dns answers repeats from its cache, rotates shared names, forgets on registry changes', async () => {
+  const p = port();
+  const reg = new Registry(new Database(':memory:'));
+  const n = net1('cached', '127.8.0.0/16', '127.8.0.1');
+  reg.networks.put(n);
+  const a = addContainer(reg, 'a', n, '127.8.0.2/16');
+  addContainer(reg, 'b', n, '127.8.0.3/16', ['web']);
+  addContainer(reg, 'c', n, '127.8.0.4/16', ['web']);
+  addContainer(reg, 'client', n, '127.8.0.9/16');
+  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
+  const ask = async (name: string, id: number, from = '127.8.0.9') => {
+    const r = await udpAsk('127.8.0.1', p, q(name, 'A', id), from);
+    assert.ok(r, `an answer to ${name}`);
+    assert.equal(r.id, id, 'the reply carries the query’s own ID (also from the cache)');
+    return (r.answers ?? []).map((x) => (x as { data: string }).data);
+  };
+  try {
+    await dns.listen(n.id, '127.8.0.1');
+    for (let i = 0; i < 5; i++) assert.deepEqual(await ask('a', 100 + i), ['127.8.0.2']);
+    let st = await dns.stats();
+    assert.ok(st.cache.hits >= 4, `repeats are cache hits: ${JSON.stringify(st.cache)}`);
+    assert.equal(st.queries, st.cache.hits + st.cache.misses);
+    // Round robin survives the cache: consecutive answers for a shared alias change order.
+    const firsts = [];
+    for (let i = 0; i < 6; i++) {
+      const ips = await ask('web', 200 + i);
+      assert.deepEqual([...ips].sort(), ['127.8.0.3', '127.8.0.4']);
+      firsts.push(ips[0]);
+    }
+    assert.deepEqual(new Set(firsts), new Set(['127.8.0.3', '127.8.0.4']));
+    for (let i = 1; i < firsts.length; i++) assert.notEqual(firsts[i], firsts[i - 1], `rotates on every answer: ${firsts}`);
+    // Visibility is per querier: a container on another network is not served from the cache.
+    const other = net1('other', '127.9.0.0/16', '127.9.0.1');
+    reg.networks.put(other);
+    addContainer(reg, 'stranger', other, '127.9.0.2/16');
+    assert.deepEqual(await ask('a', 300), ['127.8.0.2']);
+    assert.deepEqual(await ask('a', 301, '127.9.0.2'), []);
+    // A registry change flushes: a removed container stops resolving at once, a new one resolves.
+    const ep = reg.endpointsOfContainer(a.id)[0];
+    reg.endpoints.delete(ep.id);
+    reg.containers.delete(a.id);
+    assert.deepEqual(await ask('a', 400), []);
+    addContainer(reg, 'a', n, '127.8.0.5/16');
+    assert.deepEqual(await ask('a', 401), ['127.8.0.5']);
+    st = await dns.stats();
+    assert.equal(st.cache.dropped, 0);
+  } finally {
+    await dns.closeAll();
+  }
+});
+
+test('server: a killed weft-dns is restarted and its listeners bound again', async () => {
+  const p = port();
+  const reg = new Registry(new Database(':memory:'));
+  const n = net1('respawn', '127.10.0.0/16', '127.10.0.1');
+  reg.networks.put(n);
+  addContainer(reg, 'a', n, '127.10.0.2/16');
+  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
+  const helpers = () =>
+    readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .filter((e) => {
+        try {
+          const st = readFileSync(`/proc/${e}/stat`, 'utf8');
+          return st.includes('(weft-dns)') && Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  try {
+    await dns.listen(n.id, '127.10.0.1');
+    assert.equal((await udpAsk('127.10.0.1', p, q('a'), '127.10.0.9'))!.answers!.length, 1);
+    const [pid] = helpers();
+    assert.ok(pid, 'weft-dns runs as this process’s child');
+    process.kill(pid, 'SIGKILL');
+    let answer: Decoded | null = null;
+    for (let i = 0; i < 40 && !answer; i++) answer = await udpAsk('127.10.0.1', p, q('a', 'A', i), '127.10.0.9', 100);
+    assert.equal((answer!.answers![0] as { data: string }).data, '127.10.0.2');
+    assert.notDeepEqual(helpers(), [pid]);
+  } finally {
+    await dns.closeAll();
+  }
+  for (let i = 0; i < 50 && helpers().length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(helpers(), [], 'closeAll ends weft-dns');
 });

@@ -1,0 +1,261 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import { formatIp, parseIp } from '../ipam/cidr.js';
+import { helperPath } from '../runtime/native.js';
+import type { DnsLogger } from './server.js';
+
+// The client side of weft-dns (src/dns/native/weft-dns.c, protocol in its header): the C process
+// owns the embedded DNS's UDP sockets, answers repeated queries from its cache with
+// recvmmsg/sendmmsg, and hands every other datagram here. Node stays the only authority: it says
+// which replies may be cached, and flushes the cache whenever what an answer depends on changes.
+// Measured here (dnsperf -c 4, 2 vCPUs shared with dnsperf): Node's dgram alone ~100k qps, a C
+// loop ~240k. The process is spawned at the first listener and respawned if it dies.
+
+const T = { LISTEN: 1, CLOSE: 2, REPLY: 3, FLUSH: 4, STATS: 5, QUERY: 11, BOUND: 12, CLOSED: 13, STATS_R: 15 } as const;
+const ADDR_LEN = 19;
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** A client as weft-dns reports it: family · 16 address bytes · port (returned as is in replies). */
+export type ClientAddr = Buffer;
+
+/** A cached reply's round-robin: `count` records of `size` bytes from `offset` rotate per hit. */
+export interface Rotation {
+  offset: number;
+  count: number;
+  size: number;
+}
+
+export interface FrontStats {
+  hits: number;
+  misses: number;
+  dropped: number;
+}
+
+export type QueryHandler = (listenerId: number, client: ClientAddr, query: Buffer) => void;
+
+export class UdpFront {
+  private child: ChildProcess | null = null;
+  private inbox: Buffer = Buffer.alloc(0);
+  private outbox: Buffer[] = [];
+  private flushScheduled = false;
+  private readonly bound = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly closing = new Map<number, () => void>();
+  private readonly statsWaiters = new Map<number, (s: FrontStats) => void>();
+  /** Listeners that should exist (re-bound after a respawn). */
+  private readonly wanted = new Map<number, { address: string; port: number }>();
+  private nextToken = 1;
+  private stopped = false;
+  /** Counters of processes that exited (a respawn starts from zero). */
+  private carried: FrontStats = { hits: 0, misses: 0, dropped: 0 };
+
+  constructor(
+    private readonly onQuery: QueryHandler,
+    private readonly log: DnsLogger,
+  ) {}
+
+  /** Binds UDP `address`:port as listener `id`; rejects with the errno code (EADDRNOTAVAIL, …). */
+  listen(id: number, address: string, port: number): Promise<void> {
+    this.wanted.set(id, { address, port });
+    return this.sendListen(id, address, port);
+  }
+
+  /** Closes listener `id` (and drops the cache); resolves once its port is free. */
+  close(id: number): Promise<void> {
+    this.wanted.delete(id);
+    this.bound.get(id)?.reject(Object.assign(new Error('dns listener closed'), { code: 'ECANCELED' }));
+    this.bound.delete(id);
+    if (!this.child) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.closing.set(id, resolve);
+      this.send(T.CLOSE, u32(id));
+    });
+  }
+
+  /** Sends `reply` to the client that sent `query`; with `cache`, later identical queries get it from weft-dns. */
+  reply(id: number, client: ClientAddr, query: Buffer, reply: Buffer, cache: Rotation | null): void {
+    if (!this.child) return;
+    const head = Buffer.allocUnsafe(4 + ADDR_LEN + 9);
+    head.writeUInt32BE(id, 0);
+    client.copy(head, 4, 0, ADDR_LEN);
+    let o = 4 + ADDR_LEN;
+    head[o++] = cache ? 1 : 0;
+    head.writeUInt16BE(cache?.offset ?? 0, o);
+    head.writeUInt16BE(cache?.count ?? 0, o + 2);
+    head.writeUInt16BE(cache?.size ?? 0, o + 4);
+    head.writeUInt16BE(query.length, o + 6);
+    this.send(T.REPLY, head, query, reply);
+  }
+
+  /** Forgets every cached reply (what answers depend on changed). */
+  flush(): void {
+    if (this.child) this.send(T.FLUSH);
+  }
+
+  async stats(): Promise<FrontStats> {
+    const sum = { ...this.carried };
+    if (!this.child) return sum;
+    const token = this.nextToken++;
+    const live = await new Promise<FrontStats>((resolve) => {
+      this.statsWaiters.set(token, resolve);
+      this.send(T.STATS, u32(token));
+    });
+    return { hits: sum.hits + live.hits, misses: sum.misses + live.misses, dropped: sum.dropped + live.dropped };
+  }
+
+  /** Ends the process (its sockets close with it). */
+  stop(): void {
+    this.stopped = true;
+    this.wanted.clear();
+    for (const w of this.bound.values()) w.reject(Object.assign(new Error('dns front end stopped'), { code: 'ECANCELED' }));
+    this.bound.clear();
+    for (const done of this.closing.values()) done();
+    this.closing.clear();
+    for (const w of this.statsWaiters.values()) w({ hits: 0, misses: 0, dropped: 0 });
+    this.statsWaiters.clear();
+    this.child?.kill('SIGKILL');
+    this.child = null;
+  }
+
+  private sendListen(id: number, address: string, port: number): Promise<void> {
+    this.ensureChild();
+    this.bound.get(id)?.reject(Object.assign(new Error('dns listener replaced'), { code: 'ECANCELED' }));
+    return new Promise((resolve, reject) => {
+      this.bound.set(id, { resolve, reject });
+      const body = Buffer.alloc(4 + ADDR_LEN);
+      body.writeUInt32BE(id, 0);
+      encodeAddr(address, port).copy(body, 4);
+      this.send(T.LISTEN, body);
+    });
+  }
+
+  private ensureChild(): void {
+    if (this.child || this.stopped) return;
+    const child = spawn(helperPath('weft-dns'), [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.inbox = Buffer.alloc(0);
+    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => this.log.warn({ text: text.trim() }, 'weft-dns'));
+    child.stdin!.on('error', () => undefined); // an exit is handled below
+    child.on('error', (err) => this.log.warn({ err: String(err) }, 'weft-dns failed to start'));
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = null;
+    if (this.stopped) return;
+    this.log.warn({ code, signal }, 'weft-dns exited; restarting it');
+    for (const done of this.closing.values()) done();
+    this.closing.clear();
+    for (const w of this.statsWaiters.values()) w({ hits: 0, misses: 0, dropped: 0 });
+    this.statsWaiters.clear();
+    const pending = [...this.bound.entries()];
+    this.bound.clear();
+    // Re-bind what should be bound; a listen() still waiting gets the new process's answer.
+    for (const [id, { address, port }] of this.wanted) {
+      const waiter = pending.find(([pid]) => pid === id)?.[1];
+      const p = this.sendListen(id, address, port);
+      if (waiter) p.then(waiter.resolve, waiter.reject);
+      else p.catch((err: unknown) => this.log.warn({ address, err: String(err) }, 'dns listener lost'));
+    }
+  }
+
+  private send(type: number, ...parts: Buffer[]): void {
+    let len = 1;
+    for (const p of parts) len += p.length;
+    const head = Buffer.allocUnsafe(5);
+    head.writeUInt32BE(len, 0);
+    head[4] = type;
+    this.outbox.push(head, ...parts);
+    // One write per turn of the event loop: the replies to a whole batch of queries go together.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.writeOut());
+    }
+  }
+
+  private writeOut(): void {
+    this.flushScheduled = false;
+    const parts = this.outbox;
+    this.outbox = [];
+    if (this.child?.stdin?.writable) this.child.stdin.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.inbox.length ? Buffer.concat([this.inbox, chunk]) : chunk;
+    let off = 0;
+    while (buf.length - off >= 5) {
+      const len = buf.readUInt32BE(off);
+      if (buf.length - off - 4 < len) break;
+      const type = buf[off + 4];
+      const body = buf.subarray(off + 5, off + 4 + len);
+      off += 4 + len;
+      this.onMessage(type, body);
+    }
+    this.inbox = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+  }
+
+  private onMessage(type: number, body: Buffer): void {
+    switch (type) {
+      case T.QUERY:
+        // Views into the chunk (streams hand out a fresh buffer per read): nothing is copied.
+        this.onQuery(body.readUInt32BE(0), body.subarray(4, 4 + ADDR_LEN), body.subarray(4 + ADDR_LEN));
+        return;
+      case T.BOUND: {
+        const id = body.readUInt32BE(0);
+        const errno = body.readInt32BE(4);
+        const w = this.bound.get(id);
+        this.bound.delete(id);
+        if (!w) return;
+        if (errno === 0) w.resolve();
+        else {
+          this.wanted.delete(id); // nothing to re-bind after a respawn
+          const code = ERRNO_NAMES.get(-errno) ?? ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+          w.reject(Object.assign(new Error(`dns bind: ${code}`), { code }));
+        }
+        return;
+      }
+      case T.CLOSED: {
+        const id = body.readUInt32BE(0);
+        this.closing.get(id)?.();
+        this.closing.delete(id);
+        return;
+      }
+      case T.STATS_R: {
+        const token = body.readUInt32BE(0);
+        const w = this.statsWaiters.get(token);
+        this.statsWaiters.delete(token);
+        w?.({ hits: Number(body.readBigUInt64BE(4)), misses: Number(body.readBigUInt64BE(12)), dropped: Number(body.readBigUInt64BE(20)) });
+        return;
+      }
+    }
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
+/** ADDR for a literal address: family · 16 bytes · port. */
+export function encodeAddr(address: string, port: number): Buffer {
+  const ip = parseIp(address.split('%')[0]);
+  if (!ip) throw new Error(`not an IP address: ${address}`);
+  const out = Buffer.alloc(ADDR_LEN);
+  out[0] = ip.family;
+  if (ip.family === 4) out.writeUInt32BE(Number(ip.value), 1);
+  else {
+    out.writeBigUInt64BE(ip.value >> 64n, 1);
+    out.writeBigUInt64BE(ip.value & 0xffffffffffffffffn, 9);
+  }
+  out.writeUInt16BE(port, 17);
+  return out;
+}
+
+/** The client's address as the registry writes addresses (dotted quad; RFC 5952 for IPv6). */
+export function clientAddress(client: ClientAddr): string {
+  if (client[0] === 4) return `${client[1]}.${client[2]}.${client[3]}.${client[4]}`;
+  return formatIp(6, (client.readBigUInt64BE(1) << 64n) | client.readBigUInt64BE(9));
+}
