@@ -33,39 +33,58 @@ export interface FrontStats {
 
 export type QueryHandler = (listenerId: number, client: ClientAddr, query: Buffer) => void;
 
+/** One weft-dns process and what only it knows. */
+interface Proc {
+  child: ChildProcess;
+  startedAt: number;
+  /** Bytes of an unfinished frame from this process. */
+  inbox: Buffer;
+  /** Its counters at the last stats() answer (carried over when it dies). */
+  seen: FrontStats;
+}
+
+const OUTBOX_LIMIT = 16 << 20; // replies beyond this much unwritten are dropped (the client retries)
+const QUICK_EXIT_MS = 10_000;
+const MAX_QUICK_EXITS = 5;
+
 export class UdpFront {
-  private child: ChildProcess | null = null;
-  private inbox: Buffer = Buffer.alloc(0);
+  private proc: Proc | null = null;
   private outbox: Buffer[] = [];
   private flushScheduled = false;
   private readonly bound = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly closing = new Map<number, () => void>();
   private readonly statsWaiters = new Map<number, (s: FrontStats) => void>();
-  /** Listeners that should exist (re-bound after a respawn). */
+  /** Listeners that should exist (bound again after a respawn). */
   private readonly wanted = new Map<number, { address: string; port: number }>();
   private nextToken = 1;
   private stopped = false;
-  /** Counters of processes that exited (a respawn starts from zero). */
+  private quickExits = 0;
+  private respawnTimer: NodeJS.Timeout | null = null;
+  /** Counters of processes that exited (hits after their last stats() answer are not known). */
   private carried: FrontStats = { hits: 0, misses: 0, dropped: 0 };
 
   constructor(
     private readonly onQuery: QueryHandler,
     private readonly log: DnsLogger,
+    /** A listener that could not be bound again after a respawn (the server re-opens it). */
+    private readonly onLost: (listenerId: number) => void = () => undefined,
   ) {}
 
   /** Binds UDP `address`:port as listener `id`; rejects with the errno code (EADDRNOTAVAIL, …). */
   listen(id: number, address: string, port: number): Promise<void> {
     this.wanted.set(id, { address, port });
+    this.quickExits = 0; // a new request gets a new chance after a run of failures
     return this.sendListen(id, address, port);
   }
 
   /** Closes listener `id` (and drops the cache); resolves once its port is free. */
   close(id: number): Promise<void> {
     this.wanted.delete(id);
-    this.bound.get(id)?.reject(Object.assign(new Error('dns listener closed'), { code: 'ECANCELED' }));
+    this.bound.get(id)?.reject(cancelled('dns listener closed'));
     this.bound.delete(id);
-    if (!this.child) return Promise.resolve();
+    if (!this.proc) return Promise.resolve();
     return new Promise((resolve) => {
+      this.closing.get(id)?.();
       this.closing.set(id, resolve);
       this.send(T.CLOSE, u32(id));
     });
@@ -73,7 +92,8 @@ export class UdpFront {
 
   /** Sends `reply` to the client that sent `query`; with `cache`, later identical queries get it from weft-dns. */
   reply(id: number, client: ClientAddr, query: Buffer, reply: Buffer, cache: Rotation | null): void {
-    if (!this.child) return;
+    const stdin = this.proc?.child.stdin;
+    if (!stdin || stdin.writableLength > OUTBOX_LIMIT) return;
     const head = Buffer.allocUnsafe(4 + ADDR_LEN + 9);
     head.writeUInt32BE(id, 0);
     client.copy(head, 4, 0, ADDR_LEN);
@@ -88,39 +108,38 @@ export class UdpFront {
 
   /** Forgets every cached reply (what answers depend on changed). */
   flush(): void {
-    if (this.child) this.send(T.FLUSH);
+    if (this.proc) this.send(T.FLUSH);
   }
 
   async stats(): Promise<FrontStats> {
-    const sum = { ...this.carried };
-    if (!this.child) return sum;
+    const proc = this.proc;
+    if (!proc) return { ...this.carried };
     const token = this.nextToken++;
     const live = await new Promise<FrontStats>((resolve) => {
       this.statsWaiters.set(token, resolve);
       this.send(T.STATS, u32(token));
     });
-    return { hits: sum.hits + live.hits, misses: sum.misses + live.misses, dropped: sum.dropped + live.dropped };
+    if (this.proc !== proc) return { ...this.carried }; // it died meanwhile: what it had said is carried
+    proc.seen = live;
+    return { hits: this.carried.hits + live.hits, misses: this.carried.misses + live.misses, dropped: this.carried.dropped + live.dropped };
   }
 
   /** Ends the process (its sockets close with it). */
   stop(): void {
     this.stopped = true;
+    if (this.respawnTimer) clearTimeout(this.respawnTimer);
     this.wanted.clear();
-    for (const w of this.bound.values()) w.reject(Object.assign(new Error('dns front end stopped'), { code: 'ECANCELED' }));
-    this.bound.clear();
-    for (const done of this.closing.values()) done();
-    this.closing.clear();
-    for (const w of this.statsWaiters.values()) w({ hits: 0, misses: 0, dropped: 0 });
-    this.statsWaiters.clear();
-    this.child?.kill('SIGKILL');
-    this.child = null;
+    this.settleAll(cancelled('dns front end stopped'));
+    this.proc?.child.kill('SIGKILL');
+    this.proc = null;
   }
 
   private sendListen(id: number, address: string, port: number): Promise<void> {
-    this.ensureChild();
-    this.bound.get(id)?.reject(Object.assign(new Error('dns listener replaced'), { code: 'ECANCELED' }));
+    this.ensureProc();
+    this.bound.get(id)?.reject(cancelled('dns listener replaced'));
     return new Promise((resolve, reject) => {
       this.bound.set(id, { resolve, reject });
+      if (!this.proc) return; // respawn pending: the LISTEN is sent by respawn()
       const body = Buffer.alloc(4 + ADDR_LEN);
       body.writeUInt32BE(id, 0);
       encodeAddr(address, port).copy(body, 4);
@@ -128,37 +147,73 @@ export class UdpFront {
     });
   }
 
-  private ensureChild(): void {
-    if (this.child || this.stopped) return;
+  private ensureProc(): void {
+    if (this.proc || this.stopped || this.respawnTimer) return;
     const child = spawn(helperPath('weft-dns'), [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    this.inbox = Buffer.alloc(0);
-    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    const proc: Proc = { child, startedAt: Date.now(), inbox: Buffer.alloc(0), seen: { hits: 0, misses: 0, dropped: 0 } };
+    this.proc = proc;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (this.proc === proc) this.onData(proc, chunk); // a dead process's last bytes are not the new one's
+    });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => this.log.warn({ text: text.trim() }, 'weft-dns'));
-    child.stdin!.on('error', () => undefined); // an exit is handled below
-    child.on('error', (err) => this.log.warn({ err: String(err) }, 'weft-dns failed to start'));
-    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    child.stdin!.on('error', () => undefined); // its exit is handled below
+    // A failed spawn (ENOENT, EACCES, EAGAIN) emits 'error' and no 'exit'.
+    child.on('error', (err) => this.onGone(proc, `failed: ${err.message}`));
+    child.on('exit', (code, signal) => this.onGone(proc, `exited (code ${code}, signal ${signal})`));
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child !== child) return;
-    this.child = null;
+  private onGone(proc: Proc, why: string): void {
+    if (this.proc !== proc) return;
+    this.proc = null;
+    this.outbox = [];
+    this.carried = { hits: this.carried.hits + proc.seen.hits, misses: this.carried.misses + proc.seen.misses, dropped: this.carried.dropped + proc.seen.dropped };
+    for (const done of this.closing.values()) done(); // its sockets are closed now
+    this.closing.clear();
+    for (const w of this.statsWaiters.values()) w({ ...proc.seen });
+    this.statsWaiters.clear();
     if (this.stopped) return;
-    this.log.warn({ code, signal }, 'weft-dns exited; restarting it');
+    this.quickExits = Date.now() - proc.startedAt < QUICK_EXIT_MS ? this.quickExits + 1 : 0;
+    if (this.quickExits >= MAX_QUICK_EXITS) {
+      // Respawning something that dies at once would only spin: give up until the next listen().
+      this.log.warn({ why }, 'weft-dns keeps failing; UDP DNS is down until the next network change');
+      const err = Object.assign(new Error(`weft-dns ${why}`), { code: 'EIO' });
+      for (const id of this.wanted.keys()) this.onLost(id);
+      this.wanted.clear();
+      this.settleAll(err);
+      return;
+    }
+    const delay = this.quickExits === 0 ? 0 : 100 * 2 ** this.quickExits;
+    this.log.warn({ why, retryMs: delay }, 'weft-dns is gone; restarting it');
+    this.respawnTimer = setTimeout(() => this.respawn(), delay);
+  }
+
+  /** A new process binds every wanted listener; a listen() still waiting gets its answer. */
+  private respawn(): void {
+    this.respawnTimer = null;
+    const waiting = new Map(this.bound);
+    this.bound.clear();
+    for (const [id, { address, port }] of this.wanted) {
+      const p = this.sendListen(id, address, port);
+      const waiter = waiting.get(id);
+      if (waiter) p.then(waiter.resolve, waiter.reject);
+      else
+        p.catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code === 'ECANCELED') return;
+          this.log.warn({ address, err: String(err) }, 'dns listener could not be bound again');
+          this.onLost(id);
+        });
+    }
+    for (const [id, w] of waiting) if (!this.wanted.has(id)) w.reject(cancelled('dns listener closed'));
+  }
+
+  private settleAll(err: Error): void {
+    for (const w of this.bound.values()) w.reject(err);
+    this.bound.clear();
     for (const done of this.closing.values()) done();
     this.closing.clear();
     for (const w of this.statsWaiters.values()) w({ hits: 0, misses: 0, dropped: 0 });
     this.statsWaiters.clear();
-    const pending = [...this.bound.entries()];
-    this.bound.clear();
-    // Re-bind what should be bound; a listen() still waiting gets the new process's answer.
-    for (const [id, { address, port }] of this.wanted) {
-      const waiter = pending.find(([pid]) => pid === id)?.[1];
-      const p = this.sendListen(id, address, port);
-      if (waiter) p.then(waiter.resolve, waiter.reject);
-      else p.catch((err: unknown) => this.log.warn({ address, err: String(err) }, 'dns listener lost'));
-    }
   }
 
   private send(type: number, ...parts: Buffer[]): void {
@@ -168,7 +223,8 @@ export class UdpFront {
     head.writeUInt32BE(len, 0);
     head[4] = type;
     this.outbox.push(head, ...parts);
-    // One write per turn of the event loop: the replies to a whole batch of queries go together.
+    // One write per turn of the event loop: the replies to a whole batch of queries go together,
+    // and in the order they were made (a FLUSH is never overtaken by a reply made before it).
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.writeOut());
@@ -179,11 +235,12 @@ export class UdpFront {
     this.flushScheduled = false;
     const parts = this.outbox;
     this.outbox = [];
-    if (this.child?.stdin?.writable) this.child.stdin.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    const stdin = this.proc?.child.stdin;
+    if (stdin?.writable && parts.length) stdin.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
   }
 
-  private onData(chunk: Buffer): void {
-    let buf = this.inbox.length ? Buffer.concat([this.inbox, chunk]) : chunk;
+  private onData(proc: Proc, chunk: Buffer): void {
+    const buf = proc.inbox.length ? Buffer.concat([proc.inbox, chunk]) : chunk;
     let off = 0;
     while (buf.length - off >= 5) {
       const len = buf.readUInt32BE(off);
@@ -193,13 +250,13 @@ export class UdpFront {
       off += 4 + len;
       this.onMessage(type, body);
     }
-    this.inbox = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    proc.inbox = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
   }
 
   private onMessage(type: number, body: Buffer): void {
     switch (type) {
       case T.QUERY:
-        // Views into the chunk (streams hand out a fresh buffer per read): nothing is copied.
+        // Views into the read chunk: the handler copies what it keeps beyond this turn.
         this.onQuery(body.readUInt32BE(0), body.subarray(4, 4 + ADDR_LEN), body.subarray(4 + ADDR_LEN));
         return;
       case T.BOUND: {
@@ -210,7 +267,7 @@ export class UdpFront {
         if (!w) return;
         if (errno === 0) w.resolve();
         else {
-          this.wanted.delete(id); // nothing to re-bind after a respawn
+          this.wanted.delete(id); // nothing to bind again after a respawn
           const code = ERRNO_NAMES.get(-errno) ?? ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
           w.reject(Object.assign(new Error(`dns bind: ${code}`), { code }));
         }
@@ -231,6 +288,10 @@ export class UdpFront {
       }
     }
   }
+}
+
+function cancelled(message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code: 'ECANCELED' });
 }
 
 function u32(n: number): Buffer {

@@ -78,8 +78,17 @@ export class DnsServer {
   constructor(private readonly opts: DnsServerOptions) {
     this.port = opts.port ?? 53;
     this.maxTcp = opts.maxTcpConnections ?? 512;
-    this.front = new UdpFront((id, client, query) => this.onUdp(id, client, query), opts.log);
+    this.front = new UdpFront(
+      (id, client, query) => this.onUdp(id, client, query),
+      opts.log,
+      (id) => this.forgetListener(id),
+    );
     const search = flushOnChange(opts.searchDomains ?? cachedHostSearch(), () => this.front.flush());
+    // Cache hits never consult the search domains: look at them now and then, so that a cached
+    // "db.<domain>" answer does not outlive the domain.
+    const searchTimer = setInterval(search, 5000);
+    searchTimer.unref();
+    this.followers.push(() => clearInterval(searchTimer));
     this.table = new DnsTable(opts.registry, { searchDomains: search });
     // Cached replies are answers of the table: any change to what it is built from drops them
     // (in the same turn as the table's own update, so no reply computed before it is kept after).
@@ -172,6 +181,15 @@ export class DnsServer {
     await Promise.all(list.map((l) => this.closeListener(l)));
   }
 
+  /** weft-dns lost a listener for good: forget it, so the network's next change opens it again. */
+  private forgetListener(id: number): void {
+    const l = this.byId.get(id);
+    if (!l) return;
+    this.listeners.set(l.networkId, (this.listeners.get(l.networkId) ?? []).filter((x) => x !== l));
+    if (this.listeners.get(l.networkId)?.length === 0) this.listeners.delete(l.networkId);
+    void this.closeListener(l);
+  }
+
   private async closeListener(l: Listener): Promise<void> {
     this.byId.delete(l.id);
     for (const c of l.conns) c.destroy();
@@ -258,7 +276,10 @@ export class DnsServer {
           return;
         }
       }
-      this.handle(l, msg, src, q, false, (reply) => this.front.reply(l.id, client, msg, reply, null));
+      // Answered later (forwarded): copies, not views into weft-dns's read chunk.
+      const query = Buffer.from(msg);
+      const from = Buffer.from(client);
+      this.handle(l, query, src, q, false, (reply) => this.front.reply(l.id, from, query, reply, null));
     } catch (err) {
       this.counters.dropped++;
       this.opts.log.debug({ err: String(err) }, 'dns query failed');
@@ -458,14 +479,12 @@ function rotationOf(reply: Buffer, qEnd: number, res: LookupResult): Rotation {
 
 /** Wraps a getter so that `onChange` runs when the value it returns changes. */
 function flushOnChange(get: () => string[], onChange: () => void): () => string[] {
-  let last = '';
+  let last: string | undefined;
   return () => {
     const value = get();
     const key = value.join(' ');
-    if (key !== last) {
-      if (last !== '') onChange();
-      last = key;
-    }
+    if (last !== undefined && key !== last) onChange();
+    last = key;
     return value;
   };
 }
