@@ -53,7 +53,7 @@ const level = (L: number, ms: number) => ({
 
 test('renderScale and scaleSvg: levels, flatness and one line per engine', () => {
   const results: ScaleResult[] = [
-    { kind: 'weft', levels: [level(10, 2), level(100, 2)], startup: { networks: 100, containers: 100, startupMs: 300, rssBeforeMb: 60, rssAfterMb: 55, rssIdleMb: 50, idleStartupMs: 200 } },
+    { kind: 'weft', levels: [level(10, 2), level(100, 2)], startup: { networks: 100, containers: 100, startupMs: 300, rssBeforeMb: 60, rssSettledMb: 58, rssAfterMb: 55, rssIdleMb: 50, idleStartupMs: 200 } },
     { kind: 'docker', levels: [level(10, 50), level(100, 100)] },
   ];
   const md = renderScale(results);
