@@ -89,16 +89,9 @@ export class DnsServer {
     const searchTimer = setInterval(search, 5000);
     searchTimer.unref();
     this.followers.push(() => clearInterval(searchTimer));
-    this.table = new DnsTable(opts.registry, { searchDomains: search });
-    // Cached replies are answers of the table: any change to what it is built from drops them
-    // (in the same turn as the table's own update, so no reply computed before it is kept after).
-    const flush = () => this.front.flush();
-    for (const c of [opts.registry.networks, opts.registry.endpoints, opts.registry.containers] as const) {
-      for (const ev of ['put', 'delete']) {
-        c.on(ev, flush);
-        this.followers.push(() => c.off(ev, flush));
-      }
-    }
+    // Cached replies are answers of the table: whatever may change one drops them all (in the
+    // same turn as the table's own update, so no reply computed before it is kept after).
+    this.table = new DnsTable(opts.registry, { searchDomains: search, onChange: () => this.front.flush() });
     this.upstream = new Upstream({
       servers: opts.upstreams,
       timeoutMs: opts.upstreamTimeoutMs,

@@ -81,6 +81,8 @@ export interface DnsTableOptions {
   /** Search domains of the containers' resolv.conf: "db.example.com" also finds "db". */
   searchDomains?: () => string[];
   ttl?: number;
+  /** Called whenever an answer may have changed (a cache of answers drops them). */
+  onChange?: () => void;
 }
 
 const EMPTY: LookupResult = { rcode: RCODE_NOERROR, answers: [] };
@@ -106,12 +108,33 @@ export class DnsTable {
       emitter.on(ev, fn);
       this.unsubscribe.push(() => emitter.off(ev, fn));
     };
-    on<NetworkRecord>(registry.networks, 'put', (n) => this.putNetwork(n));
-    on<NetworkRecord>(registry.networks, 'delete', (n) => this.deleteNetwork(n.id));
-    on<EndpointRecord>(registry.endpoints, 'put', (e) => this.putEndpoint(e));
-    on<EndpointRecord>(registry.endpoints, 'delete', (e) => this.removeEp(e.id));
-    on<ContainerRecord>(registry.containers, 'put', (c) => this.putContainer(c));
-    on<ContainerRecord>(registry.containers, 'delete', (c) => this.deleteContainer(c.id));
+    // A new network has no names yet and an empty one answers nothing: network events change
+    // answers only for a known network (an update) or one that still has names (a delete).
+    const changed = opts.onChange ?? (() => undefined);
+    on<NetworkRecord>(registry.networks, 'put', (n) => {
+      if (this.nets.has(n.id)) changed();
+      this.putNetwork(n);
+    });
+    on<NetworkRecord>(registry.networks, 'delete', (n) => {
+      if (this.nets.get(n.id)?.names.size) changed();
+      this.deleteNetwork(n.id);
+    });
+    on<EndpointRecord>(registry.endpoints, 'put', (e) => {
+      changed();
+      this.putEndpoint(e);
+    });
+    on<EndpointRecord>(registry.endpoints, 'delete', (e) => {
+      changed();
+      this.removeEp(e.id);
+    });
+    on<ContainerRecord>(registry.containers, 'put', (c) => {
+      changed();
+      this.putContainer(c);
+    });
+    on<ContainerRecord>(registry.containers, 'delete', (c) => {
+      changed();
+      this.deleteContainer(c.id);
+    });
   }
 
   /** Stops following the registry. */
