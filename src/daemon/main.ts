@@ -24,7 +24,9 @@ import { readHostRoutes } from './hostRoutes.js';
 export async function runDaemon(config: DaemonConfig): Promise<() => Promise<void>> {
   const log = createLogger({ level: config.logLevel });
   const kernel = new Kernel();
-  let hostRoutes = await readHostRoutes(kernel);
+  // Read while the store loads (the engine needs them only from start() on).
+  const firstRoutes = readHostRoutes(kernel);
+  let hostRoutes: string[] = [];
   const engine: Engine = new Engine({
     dataRoot: config.dataRoot,
     execRoot: config.execRoot,
@@ -50,6 +52,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     log,
     resolvFor: (c): ResolvInput | null => resolvConfFor(c, engine.registry),
   });
+  hostRoutes = await firstRoutes;
   if (config.imageSeedDir && existsSync(config.imageSeedDir)) await engine.images.seed(config.imageSeedDir);
   await engine.start();
   const pickUpstreams = () => (config.dns.length ? config.dns : hostUpstreams());

@@ -110,19 +110,22 @@ export class Engine {
 
   private async restoreDrivers(): Promise<void> {
     const { registry } = this;
-    for (const driver of this.opts.drivers) {
-      const nets = registry.networks.all().filter((n) => n.driver === driver.name);
-      const eps = new Map<string, { ep: EndpointRecord; netnsPath: string }[]>();
-      for (const net of nets) {
-        eps.set(
-          net.id,
-          registry.endpointsOfNetwork(net.id).map((ep) => ({ ep, netnsPath: registry.containers.byId.get(ep.containerId)?.netnsPath ?? '' })),
-        );
-      }
-      // A driver that cannot restore everything must not keep the daemon down: what it could not
-      // mend is logged, and the rest of the kernel state is in place.
-      await driver.restore(nets, eps).catch((err: unknown) => this.opts.log.error({ driver: driver.name, err: String(err) }, 'restore incomplete'));
-    }
+    // Drivers own disjoint kernel objects: they restore side by side.
+    await Promise.all(
+      this.opts.drivers.map((driver) => {
+        const nets = registry.networks.all().filter((n) => n.driver === driver.name);
+        const eps = new Map<string, { ep: EndpointRecord; netnsPath: string }[]>();
+        for (const net of nets) {
+          eps.set(
+            net.id,
+            registry.endpointsOfNetwork(net.id).map((ep) => ({ ep, netnsPath: registry.containers.byId.get(ep.containerId)?.netnsPath ?? '' })),
+          );
+        }
+        // A driver that cannot restore everything must not keep the daemon down: what it could not
+        // mend is logged, and the rest of the kernel state is in place.
+        return driver.restore(nets, eps).catch((err: unknown) => this.opts.log.error({ driver: driver.name, err: String(err) }, 'restore incomplete'));
+      }),
+    );
   }
 
   private removeOrphanNetns(keep: Set<string>): void {
