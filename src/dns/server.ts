@@ -6,7 +6,7 @@ import { hostResolvers, type ResolvInput } from '../engine/containerFiles.js';
 import { clientAddress, UdpFront, type ClientAddr, type Rotation } from './front.js';
 import { DnsTable, type LookupResult } from './table.js';
 import { Upstream } from './upstream.js';
-import { buildAnswer, buildError, buildSlowAnswer, CLASS_IN, parseQuery, RCODE, slowQuery, truncateForUdp, type Query } from './wire.js';
+import { buildAnswer, buildError, buildSlowAnswer, CLASS_IN, parseQuery, RCODE, slowQuery, tcpFrame, truncateForUdp, type Query } from './wire.js';
 
 // weft's embedded DNS: one UDP and one TCP socket on the gateway address of each user-defined
 // network (aardvark-dns's layout; Docker's 127.0.0.11 would need a socket inside every container
@@ -365,11 +365,7 @@ export class DnsServer {
     let buf: Buffer = Buffer.alloc(0);
     const src = net.isIPv4(sock.remoteAddress ?? '') ? sock.remoteAddress! : (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
     const send = (reply: Buffer) => {
-      if (sock.destroyed) return;
-      const frame = Buffer.allocUnsafe(2 + reply.length);
-      frame.writeUInt16BE(reply.length, 0);
-      reply.copy(frame, 2);
-      sock.write(frame);
+      if (!sock.destroyed) sock.write(tcpFrame(reply));
     };
     sock.on('data', (chunk: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;

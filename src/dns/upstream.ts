@@ -1,8 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
-import { isIPv6 } from 'node:net';
-import { latin1, questionEnd } from './wire.js';
+import { latin1, questionEnd, tcpFrame } from './wire.js';
 
 // Forwarding of the queries not answered locally. Servers are tried in order; a server that
 // times out is remembered as down for `downMs` (the next ones are tried first meanwhile), so a
@@ -43,7 +42,7 @@ export function parseServer(s: string): Server | null {
   if (bracket) {
     host = bracket[1];
     if (bracket[2]) port = Number(bracket[2]);
-  } else if (!isIPv6(host)) {
+  } else if (!net.isIPv6(host)) {
     const m = /^([^:]+):(\d+)$/.exec(host);
     if (m) {
       host = m[1];
@@ -51,7 +50,7 @@ export function parseServer(s: string): Server | null {
     }
   }
   if (!net.isIP(host) || !(port > 0 && port < 65536)) return null;
-  return { host, port, v6: isIPv6(host), key: `${host}#${port}` };
+  return { host, port, v6: net.isIPv6(host), key: `${host}#${port}` };
 }
 
 export class Upstream {
@@ -223,12 +222,7 @@ export class Upstream {
         resolve(reply);
       };
       const timer = setTimeout(() => finish(null), this.timeoutMs);
-      sock.on('connect', () => {
-        const frame = Buffer.allocUnsafe(2 + query.length);
-        frame.writeUInt16BE(query.length, 0);
-        query.copy(frame, 2);
-        sock.write(frame);
-      });
+      sock.on('connect', () => sock.write(tcpFrame(query)));
       sock.on('data', (chunk: Buffer) => {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
         if (buf.length < 2) return;

@@ -45,6 +45,14 @@ export interface Query {
   udpSize: number;
 }
 
+/** A DNS message as sent over TCP: its length (16 bits, big-endian), then the message. */
+export function tcpFrame(msg: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(2 + msg.length);
+  frame.writeUInt16BE(msg.length, 0);
+  msg.copy(frame, 2);
+  return frame;
+}
+
 /**
  * The fast path: returns null for anything it does not handle (then use slowQuery), which
  * includes every malformed packet.

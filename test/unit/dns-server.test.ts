@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import Database from 'better-sqlite3';
 import dnsPacket from 'dns-packet';
@@ -12,6 +11,7 @@ import type { ContainerRecord, NetworkRecord } from '../../src/engine/model.js';
 import { DnsServer } from '../../src/dns/server.js';
 import { Upstream } from '../../src/dns/upstream.js';
 import { startStub } from '../integration/fixtures/dns-stub.js';
+import { tcpAsk } from '../integration/fixtures/dns-client.js';
 
 // Server and forwarder over loopback sockets (127.0.0.0/8 is all local, so "containers" get
 // 127.x addresses and queries are sent from them): no namespace needed.
@@ -38,27 +38,6 @@ function udpAsk(server: string, p: number, msg: Buffer, from = '127.0.0.1', time
       resolve(dnsPacket.decode(m) as Decoded);
     });
     s.bind(0, from, () => s.send(msg, p, server));
-  });
-}
-
-function tcpAsk(server: string, p: number, msg: Buffer, from = '127.0.0.1'): Promise<Decoded> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: server, port: p, localAddress: from });
-    let buf = Buffer.alloc(0);
-    s.on('connect', () => {
-      const f = Buffer.alloc(2 + msg.length);
-      f.writeUInt16BE(msg.length);
-      msg.copy(f, 2);
-      s.write(f);
-    });
-    s.on('data', (c) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        s.destroy();
-        resolve(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))) as Decoded);
-      }
-    });
-    s.on('error', reject);
   });
 }
 
