@@ -1,4 +1,8 @@
-import type { NetworkRecord } from '../../src/engine/model.js';
+import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
+
+/** A 64-hex-digit ID made from a number, padded with `fill` (tell records apart by kind). */
+export const testId = (n: number, fill: string): string => String(n).padStart(4, '0').padEnd(64, fill);
 
 /** A network record with Docker's defaults for whatever a test does not say (a user-defined bridge). */
 export function networkRecord(fields: Partial<NetworkRecord> & { id: string; name: string }): NetworkRecord {
@@ -18,6 +22,30 @@ export function networkRecord(fields: Partial<NetworkRecord> & { id: string; nam
     userSubnets: true,
     predefined: false,
     driverState: {},
+    ...fields,
+  };
+}
+
+/**
+ * Container n's endpoint on a bridge network at `ip`: the prefix of the network's first subnet,
+ * its gateway, and the MAC the bridge driver derives from the address.
+ */
+export function endpointRecord(n: number, net: NetworkRecord, ip: string, fields: Partial<EndpointRecord> = {}): EndpointRecord {
+  const id = testId(n, 'e');
+  return {
+    id,
+    networkId: net.id,
+    containerId: testId(n, 'c'),
+    ifname: 'eth0',
+    hostIfname: `veth${id.slice(0, 7)}`,
+    ipv4: `${ip}/${net.ipam.config[0].Subnet.split('/')[1]}`,
+    ipv6: '',
+    gateway4: net.ipam.config[0].Gateway!,
+    gateway6: '',
+    mac: macFromIPv4(ip),
+    aliases: [],
+    requestedIpv4: '',
+    requestedIpv6: '',
     ...fields,
   };
 }

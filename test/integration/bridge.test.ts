@@ -8,17 +8,15 @@ import { createTestNetns } from '../helpers/netns.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';
-import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
-import { networkRecord } from '../helpers/records.js';
+import { endpointRecord, networkRecord, testId } from '../helpers/records.js';
 
 // Two networks A and B in a throwaway namespace, three sandboxes:
 //   s1: A (eth0, default route)   s2: A (eth0) + B (eth1)   s3: B (eth0)
 
-const hex = (n: number, fill: string) => String(n).padStart(4, '0').padEnd(64, fill);
 
 function network(n: number, subnet: string, options: Record<string, string> = {}): NetworkRecord {
   const base = networkRecord({
-    id: hex(n, 'a'),
+    id: testId(n, 'a'),
     name: `net${n}`,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/\d+$/, '1') }] },
     options,
@@ -27,22 +25,7 @@ function network(n: number, subnet: string, options: Record<string, string> = {}
 }
 
 function endpoint(n: number, net: NetworkRecord, ifname: string, ip: string): EndpointRecord {
-  const id = hex(n, 'e');
-  return {
-    id,
-    networkId: net.id,
-    containerId: hex(n, 'c'),
-    ifname,
-    hostIfname: `veth${id.slice(0, 7)}`,
-    ipv4: `${ip}/${net.ipam.config[0].Subnet.split('/')[1]}`,
-    ipv6: '',
-    gateway4: net.ipam.config[0].Gateway!,
-    gateway6: '',
-    mac: macFromIPv4(ip),
-    aliases: [],
-    requestedIpv4: '',
-    requestedIpv6: '',
-  };
+  return endpointRecord(n, net, ip, { ifname });
 }
 
 const pingCmd = spawnSync('ping', ['-V']).error ? ['busybox', 'ping'] : ['ping'];

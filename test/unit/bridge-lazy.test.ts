@@ -4,8 +4,7 @@ import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import type { BatchFailure } from '../../src/kernel/batch.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';
-import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
-import { networkRecord } from '../helpers/records.js';
+import { endpointRecord, networkRecord, testId } from '../helpers/records.js';
 
 // The bridge driver is lazy: createNetwork touches no kernel object, the first join creates the
 // bridge inside its existing host batch and the set elements inside one nft batch, deleteNetwork
@@ -47,35 +46,18 @@ function fakeKernel(opts: { links?: { ifname: string; linkinfo?: { info_kind?: s
   return { kernel: kernel as unknown as Kernel, calls };
 }
 
-const hex = (n: number, fill: string) => String(n).padStart(4, '0').padEnd(64, fill);
 
 function network(n: number, subnet: string, extra: Partial<NetworkRecord> = {}): NetworkRecord {
   return networkRecord({
-    id: hex(n, 'a'),
+    id: testId(n, 'a'),
     name: `net${n}`,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/\d+$/, '1') }] },
     ...extra,
   });
 }
 
-function endpoint(n: number, net: NetworkRecord, ip: string, ports: EndpointRecord['ports'] = undefined): EndpointRecord {
-  const id = hex(n, 'e');
-  return {
-    id,
-    networkId: net.id,
-    containerId: hex(n, 'c'),
-    ifname: 'eth0',
-    hostIfname: `veth${id.slice(0, 7)}`,
-    ipv4: `${ip}/24`,
-    ipv6: '',
-    gateway4: net.ipam.config[0].Gateway!,
-    gateway6: '',
-    mac: macFromIPv4(ip),
-    aliases: [],
-    requestedIpv4: '',
-    requestedIpv6: '',
-    ...(ports ? { ports } : {}),
-  } as EndpointRecord;
+function endpoint(n: number, net: NetworkRecord, ip: string, ports?: EndpointRecord['ports']): EndpointRecord {
+  return endpointRecord(n, net, ip, ports ? { ports } : {});
 }
 
 const spawns = (calls: Call[]) => calls.filter((c) => c.kind !== 'other');
