@@ -53,7 +53,8 @@ export class UdpFront {
   private flushScheduled = false;
   private readonly bound = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly closing = new Map<number, () => void>();
-  private readonly statsWaiters = new Map<number, (s: FrontStats) => void>();
+  /** stats() callers; null: the process went away (they answer with `carried`). */
+  private readonly statsWaiters = new Map<number, (s: FrontStats | null) => void>();
   /** Listeners that should exist (bound again after a respawn). */
   private readonly wanted = new Map<number, { address: string; port: number }>();
   private nextToken = 1;
@@ -115,11 +116,11 @@ export class UdpFront {
     const proc = this.proc;
     if (!proc) return { ...this.carried };
     const token = this.nextToken++;
-    const live = await new Promise<FrontStats>((resolve) => {
+    const live = await new Promise<FrontStats | null>((resolve) => {
       this.statsWaiters.set(token, resolve);
       this.send(T.STATS, u32(token));
     });
-    if (this.proc !== proc) return { ...this.carried }; // it died meanwhile: what it had said is carried
+    if (!live || this.proc !== proc) return { ...this.carried }; // it died meanwhile: what it had said is carried
     proc.seen = live;
     return { hits: this.carried.hits + live.hits, misses: this.carried.misses + live.misses, dropped: this.carried.dropped + live.dropped };
   }
@@ -168,10 +169,7 @@ export class UdpFront {
     this.proc = null;
     this.outbox = [];
     this.carried = { hits: this.carried.hits + proc.seen.hits, misses: this.carried.misses + proc.seen.misses, dropped: this.carried.dropped + proc.seen.dropped };
-    for (const done of this.closing.values()) done(); // its sockets are closed now
-    this.closing.clear();
-    for (const w of this.statsWaiters.values()) w({ ...proc.seen });
-    this.statsWaiters.clear();
+    this.releaseWaiters();
     if (this.stopped) return;
     this.quickExits = Date.now() - proc.startedAt < QUICK_EXIT_MS ? this.quickExits + 1 : 0;
     if (this.quickExits >= MAX_QUICK_EXITS) {
@@ -210,9 +208,14 @@ export class UdpFront {
   private settleAll(err: Error): void {
     for (const w of this.bound.values()) w.reject(err);
     this.bound.clear();
+    this.releaseWaiters();
+  }
+
+  /** The process is gone: its sockets closed with it, and stats() callers answer with `carried`. */
+  private releaseWaiters(): void {
     for (const done of this.closing.values()) done();
     this.closing.clear();
-    for (const w of this.statsWaiters.values()) w({ hits: 0, misses: 0, dropped: 0 });
+    for (const w of this.statsWaiters.values()) w(null);
     this.statsWaiters.clear();
   }
 

@@ -50,7 +50,7 @@ export class AttachBridge implements AttachSession {
   connect(bundle: string): Promise<void> {
     if (this.closed) return Promise.resolve();
     const args = ['attach', bundle, ...(this.opts.stdin ? [] : ['noin'])];
-    const child = spawn(helperPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(helperPath('weft-rtio'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.stdin!.on('error', () => undefined);
     const filter = new FrameFilter({ stdout: this.opts.stdout, stderr: this.opts.stderr }, this.tty);

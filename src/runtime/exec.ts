@@ -31,7 +31,7 @@ export function runcExecArgs(runcRoot: string, id: string, spec: ExecSpec, user:
 export function startExec(runcArgs: string[], spec: ExecSpec): ExecSession {
   const output = new PassThrough();
   if (spec.tty) {
-    const child = spawn(helperPath(), ['pty', 'runc', ...runcArgs], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(helperPath('weft-rtio'), ['pty', 'runc', ...runcArgs], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     const ctl = child.stdio[3] as Writable;
     ctl.on('error', () => undefined);
     child.stdin!.on('error', () => undefined);

@@ -27,7 +27,7 @@ function repoRoot(): string {
   throw systemError('weft helpers: cannot find the repository root');
 }
 
-export function helperPath(name: HelperName = 'weft-rtio'): string {
+export function helperPath(name: HelperName): string {
   const known = cached.get(name);
   if (known) return known;
   const spec = HELPERS[name];
