@@ -25,8 +25,6 @@ export interface LoggerOptions {
   level: LogLevel;
   /** File descriptor the lines go to (default 2, stderr). */
   fd?: number;
-  /** Fields every line carries (after level, time and pid). */
-  bindings?: object;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -37,10 +35,8 @@ export function createLogger(opts: LoggerOptions): Logger {
       level < threshold
         ? () => undefined
         : (fields, msg) => {
-            const body = JSON.stringify(fields, errorReplacer);
-            const own = body.length > 2 ? ',' + body.slice(1, -1) : '';
             const tail = msg === undefined ? '' : `,"msg":${JSON.stringify(msg)}`;
-            write(fd, `{"level":${level},"time":${Date.now()},"pid":${process.pid}${bindings}${own}${tail}}\n`);
+            write(fd, `{"level":${level},"time":${Date.now()},"pid":${process.pid}${bindings}${members(fields)}${tail}}\n`);
           };
     return {
       trace: call(LEVELS.trace),
@@ -49,14 +45,16 @@ export function createLogger(opts: LoggerOptions): Logger {
       warn: call(LEVELS.warn),
       error: call(LEVELS.error),
       fatal: call(LEVELS.fatal),
-      child: (more) => {
-        const body = JSON.stringify(more, errorReplacer);
-        return make(body.length > 2 ? `${bindings},${body.slice(1, -1)}` : bindings);
-      },
+      child: (more) => make(bindings + members(more)),
     };
   };
-  const base = opts.bindings ? JSON.stringify(opts.bindings, errorReplacer) : '{}';
-  return make(base.length > 2 ? ',' + base.slice(1, -1) : '');
+  return make('');
+}
+
+/** An object's JSON members, each after a comma, to splice into a line ('' for none). */
+function members(fields: object): string {
+  const body = JSON.stringify(fields, errorReplacer);
+  return body.length > 2 ? ',' + body.slice(1, -1) : '';
 }
 
 /** Errors as pino writes them ({type, message, stack}); JSON.stringify alone gives {}. */
