@@ -5,7 +5,7 @@ import { release } from 'node:os';
 import { BridgeDriver } from '../src/drivers/bridge/index.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { portElements } from '../src/kernel/nft.js';
-import type { NetworkRecord } from '../src/engine/model.js';
+import type { NetworkRecord } from '../src/common/model.js';
 import { createTestNetns } from '../test/helpers/netns.js';
 import { REPO_ROOT, startDaemon } from '../test/helpers/daemons.js';
 import { networkRecord } from '../test/helpers/records.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { invalid } from '../engine/errors.js';
+import { invalid } from '../common/errors.js';
 
 // A small router for the Engine API. Paths may carry a version prefix (/v1.41/networks);
 // handlers see the path without it and the negotiated version in ctx.version.

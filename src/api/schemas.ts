@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { invalid } from '../engine/errors.js';
+import { invalid } from '../common/errors.js';
 
 // Request bodies, validated at the edge (shapes from Docker's Engine API spec). Handlers get
 // typed values; unknown keys pass through as Docker ignores them.

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { Logger } from '../engine/log.js';
-import { invalid, statusOf, WeftError } from '../engine/errors.js';
+import type { Logger } from '../common/log.js';
+import { invalid, statusOf, WeftError } from '../common/errors.js';
 import { API_VERSION, type Ctx, type Hijacked, type Router } from './router.js';
 
 // The HTTP shell around the router: Docker's headers, JSON bodies, {"message"} errors with the

@@ -1,7 +1,7 @@
 // The docker CLI's display helpers: go-units HumanDuration/HumanSize, Go time.Time.String(),
 // stringid.TruncateID, formatter.Ellipsis and port listings.
 
-export { humanDuration } from '../engine/time.js';
+export { humanDuration } from '../common/time.js';
 
 /** go-units HumanSizeWithPrecision(size, 3): decimal units, %.3g. */
 export function humanSize(size: number, precision = 3): string {

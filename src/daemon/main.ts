@@ -10,7 +10,7 @@ import { MacvlanDriver } from '../drivers/macvlan/index.js';
 import { NullDriver } from '../drivers/null/index.js';
 import { Engine } from '../engine/engine.js';
 import type { ResolvInput } from '../engine/containerFiles.js';
-import { createLogger } from '../engine/log.js';
+import { createLogger } from '../common/log.js';
 import { Kernel } from '../kernel/kernel.js';
 import { ConmonRuntime } from '../runtime/conmon.js';
 import { ImageStore } from '../runtime/images.js';

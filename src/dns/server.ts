@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import type { ContainerRecord, NetworkRecord } from '../engine/model.js';
+import type { ContainerRecord, NetworkRecord } from '../common/model.js';
 import type { Registry } from '../engine/registry.js';
 import { hostResolvers, type ResolvInput } from '../engine/containerFiles.js';
 import { clientAddress, UdpFront, type ClientAddr, type Rotation } from './front.js';

@@ -1,5 +1,5 @@
 import { linksOf } from '../engine/links.js';
-import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../engine/model.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 import type { Registry } from '../engine/registry.js';
 import { canonicalIp, encodeName, ipv4Bytes, ipv6Bytes, ptrToIp } from './ip.js';
 

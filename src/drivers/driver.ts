@@ -1,4 +1,4 @@
-import type { EndpointRecord, NetworkRecord } from '../engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../common/model.js';
 
 // The one interface every network driver implements (libnetwork's driverapi, trimmed).
 // The engine owns records and IPAM; a driver only turns records into kernel state.

@@ -1,5 +1,5 @@
-import { invalid } from '../engine/errors.js';
-import type { EndpointRecord, NetworkRecord } from '../engine/model.js';
+import { invalid } from '../common/errors.js';
+import type { EndpointRecord, NetworkRecord } from '../common/model.js';
 import type { NetworkDriver } from './driver.js';
 
 /** A driver with nothing to plumb in the kernel (host, null): only its options are checked. */

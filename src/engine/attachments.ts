@@ -1,5 +1,5 @@
-import { invalid } from './errors.js';
-import type { NetworkAttachment, NetworkRecord } from './model.js';
+import { invalid } from '../common/errors.js';
+import type { NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 
 // Turns Docker's HostConfig.NetworkMode + NetworkingConfig.EndpointsConfig into the ordered list of

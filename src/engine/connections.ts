@@ -1,8 +1,8 @@
-import { forbidden, invalid, systemError } from './errors.js';
+import { forbidden, invalid, systemError } from '../common/errors.js';
 import { attachmentFor, ERR_HOST_NETWORK, ERR_NONE_NETWORK, ERR_SHARED_NETWORK, type EndpointSettings } from './attachments.js';
 import type { ContainerService } from './containers.js';
 import type { Serial } from './lock.js';
-import type { NetworkRecord } from './model.js';
+import type { NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 import type { SandboxService } from './sandbox.js';
 

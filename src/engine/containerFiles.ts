@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerRecord, EndpointRecord, NetworkRecord } from './model.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 
 // /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, written on the host and
 // bind-mounted in, so the daemon can rewrite them while the container runs (as Docker does).

@@ -1,4 +1,4 @@
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkDriver } from '../drivers/driver.js';
@@ -16,7 +16,7 @@ import { SandboxService } from './sandbox.js';
 import { ensurePredefinedNetworks, type DefaultBridgeOptions } from './predefined.js';
 import { ExecService } from './exec.js';
 import type { ResolvInput } from './containerFiles.js';
-import type { ContainerRecord, EndpointRecord } from './model.js';
+import type { ContainerRecord, EndpointRecord } from '../common/model.js';
 
 export interface EngineOptions {
   dataRoot: string;

@@ -1,5 +1,5 @@
-import { conflict, notFound } from './errors.js';
-import { newId } from './ids.js';
+import { conflict, notFound } from '../common/errors.js';
+import { newId } from '../common/ids.js';
 import type { Registry } from './registry.js';
 import type { ExecSession, Runtime } from '../runtime/types.js';
 

@@ -1,4 +1,4 @@
-import { invalid } from './errors.js';
+import { invalid } from '../common/errors.js';
 
 // Docker's `filters` query parameter: JSON {"key": {"value": true}} (or the legacy {"key": ["value"]}).
 export type Filters = Map<string, string[]>;

@@ -1,6 +1,6 @@
-import { conflict, invalid, notFound } from './errors.js';
+import { conflict, invalid, notFound } from '../common/errors.js';
 import type { HostsEntry } from './containerFiles.js';
-import type { ContainerRecord } from './model.js';
+import type { ContainerRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 
 // Legacy links (`--link alpine1:db`), the default bridge's way to share names and environment:

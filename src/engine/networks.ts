@@ -1,14 +1,14 @@
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 import type { NetworkDriver } from '../drivers/driver.js';
 import { unsupportedDriverError } from '../drivers/macvlan/index.js';
 import type { Ipam } from '../ipam/allocator.js';
-import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { conflict, forbidden, invalid, notFound } from '../common/errors.js';
 import { checkFilterKeys, matchLabels, matchNoLabels, parseUntil, type Filters } from './filters.js';
-import { newId } from './ids.js';
-import type { IpamPoolConfig, NetworkRecord } from './model.js';
+import { newId } from '../common/ids.js';
+import type { IpamPoolConfig, NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 import type { Serial } from './lock.js';
-import { nowRfc3339Nano } from './time.js';
+import { nowRfc3339Nano } from '../common/time.js';
 
 export interface NetworkCreateRequest {
   Name: string;

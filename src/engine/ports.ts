@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { invalid, systemError } from './errors.js';
-import type { ContainerRecord, EndpointRecord, NetworkRecord, PortMapping } from './model.js';
+import { invalid, systemError } from '../common/errors.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord, PortMapping } from '../common/model.js';
 
 // Published ports (`-p`, `-P`): validation at create, host port allocation at start, and the
 // JSON Docker shows for them. The kernel side (nft dnat maps) is the bridge driver's.

@@ -1,5 +1,5 @@
 import type { Engine } from './engine.js';
-import type { IpamPoolConfig, NetworkRecord } from './model.js';
+import type { IpamPoolConfig, NetworkRecord } from '../common/model.js';
 
 // The networks every daemon has: bridge (the default), host and none. Changing the default
 // bridge's settings takes a daemon restart, as in Docker; the restart re-plumbs running containers.

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Db } from '../store/db.js';
 import { DocTable } from '../store/db.js';
-import type { ContainerRecord, EndpointRecord, NetworkRecord } from './model.js';
-import { invalid, notFound } from './errors.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
+import { invalid, notFound } from '../common/errors.js';
 
 // The engine's records: in memory for reads (the API and DNS never wait on the database),
 // written through to SQLite first on every change.

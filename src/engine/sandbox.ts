@@ -1,10 +1,10 @@
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 import { join } from 'node:path';
 import type { Ipam } from '../ipam/allocator.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { macFromIPv4 } from '../drivers/bridge/mac.js';
-import { newId } from './ids.js';
-import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from './model.js';
+import { newId } from '../common/ids.js';
+import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { NetworkService } from './networks.js';
 import type { Registry } from './registry.js';
 import { PortAllocator, portRequests } from './ports.js';

@@ -1,5 +1,5 @@
-import type { IpamPoolConfig } from '../engine/model.js';
-import { WeftError, systemError } from '../engine/errors.js';
+import type { IpamPoolConfig } from '../common/model.js';
+import { WeftError, systemError } from '../common/errors.js';
 import { OrdinalSet } from './bitmap.js';
 import {
   type Cidr,

@@ -1,4 +1,4 @@
-import { WeftError, forbidden, invalid, notFound, systemError } from '../engine/errors.js';
+import { WeftError, forbidden, invalid, notFound, systemError } from '../common/errors.js';
 
 // Docker 20.10's IPAM error texts and kinds, word for word (typos included), with where they
 // come from. libnetwork's types.*Errorf map to HTTP statuses as:

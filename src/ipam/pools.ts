@@ -1,4 +1,4 @@
-import { invalid } from '../engine/errors.js';
+import { invalid } from '../common/errors.js';
 import { type Cidr, bitsOf, cidrOverlaps, formatCidr, parseCidr, parseIp } from './cidr.js';
 
 // Docker's predefined ("default") local address pools: libnetwork ipamutils/utils.go.

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { systemError } from '../engine/errors.js';
+import { systemError } from '../common/errors.js';
 
 // The one place weft starts a process. Everything kernel-facing goes through run(): it never
 // uses a shell, feeds `input` on stdin, and turns a failure into WeftError('System') carrying
@@ -49,30 +49,4 @@ export function commandError(cmd: string, args: string[], stderr: string, input?
 /** Wraps a command so it runs inside the network namespace bound at nsPath (if any). */
 export function inNetns(nsPath: string | undefined, cmd: string, args: string[]): [string, string[]] {
   return nsPath ? ['nsenter', [`--net=${nsPath}`, cmd, ...args]] : [cmd, args];
-}
-
-/** Several errors reported as one (teardown keeps going and reports everything). */
-export function combineErrors(what: string, errors: unknown[]): Error | null {
-  if (errors.length === 0) return null;
-  if (errors.length === 1) return errors[0] instanceof Error ? errors[0] : systemError(String(errors[0]));
-  const text = errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
-  return systemError(`${what}: ${errors.length} errors: ${text}`);
-}
-
-/** Runs teardown and restore steps one by one, keeping going past failures, then reports them together. */
-export class ErrorCollector {
-  private readonly errors: unknown[] = [];
-
-  async attempt(fn: () => Promise<unknown>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      this.errors.push(err);
-    }
-  }
-
-  throwIfAny(what: string): void {
-    const err = combineErrors(what, this.errors);
-    if (err) throw err;
-  }
 }

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { systemError } from '../engine/errors.js';
+import { systemError } from '../common/errors.js';
 import { parseBatchFailures, type BatchFailure } from './batch.js';
 import { commandError, inNetns, runChecked, spawnCollect } from './exec.js';
 

@@ -7,7 +7,7 @@ import type { AttachOptions, AttachSession } from './types.js';
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from './detach.js';
 import { FrameFilter } from './frames.js';
 import { helperPath } from './native.js';
-import { systemError } from '../engine/errors.js';
+import { systemError } from '../common/errors.js';
 
 export class AttachBridge implements AttachSession {
   readonly output = new PassThrough();

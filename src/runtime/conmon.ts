@@ -16,7 +16,7 @@ import { AttachBridge } from './attach.js';
 import { runcExecArgs, startExec } from './exec.js';
 import { logStream } from './logs.js';
 import { launchConmon } from './launch.js';
-import { conflict, systemError } from '../engine/errors.js';
+import { conflict, systemError } from '../common/errors.js';
 
 const run = promisify(execFile);
 

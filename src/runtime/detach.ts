@@ -1,7 +1,7 @@
 // Docker's detach keys: a sequence like "ctrl-p,ctrl-q" typed on stdin ends the attach session
 // without stopping the container. Bytes that could start the sequence are held back; if the
 // sequence breaks they are passed on, if it completes they are dropped.
-import { invalid } from '../engine/errors.js';
+import { invalid } from '../common/errors.js';
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
 

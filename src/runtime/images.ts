@@ -8,7 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Database } from 'better-sqlite3';
-import { conflict, invalid, notFound } from '../engine/errors.js';
+import { conflict, invalid, notFound } from '../common/errors.js';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { RunSpec } from './types.js';
 import type { Paths } from './state.js';
-import { systemError } from '../engine/errors.js';
+import { systemError } from '../common/errors.js';
 
 export interface LaunchOptions {
   conmon: string;

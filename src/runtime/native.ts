@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { systemError } from '../engine/errors.js';
+import { systemError } from '../common/errors.js';
 
 const HELPERS = {
   'weft-rtio': { source: 'src/runtime/native/weft-rtio.c', libs: ['-lutil'], env: 'WEFT_RTIO' },

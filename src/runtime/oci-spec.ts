@@ -1,6 +1,6 @@
 // Builds the OCI runtime spec (config.json) for a container, with Docker's defaults.
 import type { RunSpec } from './types.js';
-import { invalid } from '../engine/errors.js';
+import { invalid } from '../common/errors.js';
 
 export const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { systemError } from '../engine/errors.js';
+import { systemError } from '../common/errors.js';
 
 const run = promisify(execFile);
 

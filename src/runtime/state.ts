@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerStatus, RunSpec } from './types.js';
-import { notFound } from '../engine/errors.js';
+import { notFound } from '../common/errors.js';
 
 export class Paths {
   constructor(

@@ -1,5 +1,5 @@
 import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
-import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 
 /** A 64-hex-digit ID made from a number, padded with `fill` (tell records apart by kind). */
 export const testId = (n: number, fill: string): string => String(n).padStart(4, '0').padEnd(64, fill);

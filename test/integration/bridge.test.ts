@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestNetns } from '../helpers/netns.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';
 import { endpointRecord, networkRecord, testId } from '../helpers/records.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestNetns } from '../helpers/netns.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { WeftError } from '../../src/engine/errors.js';
+import { WeftError } from '../../src/common/errors.js';
 import { baseTableScript, fullTableScript } from '../../src/kernel/nft.js';
 
 test('Kernel in a test namespace', async (t) => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createTestNetns, type TestNetns } from '../helpers/netns.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { MacvlanDriver } from '../../src/drivers/macvlan/macvlan.js';
 import { kernelHasModule } from '../../src/drivers/macvlan/unsupported.js';
 import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import type { BatchFailure } from '../../src/kernel/batch.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
-import { WeftError } from '../../src/engine/errors.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
+import { WeftError } from '../../src/common/errors.js';
 import { macFromIPv4, macFromNetworkId } from '../../src/drivers/bridge/mac.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions } from '../../src/drivers/bridge/options.js';
 import { bridgeUpLines, gatewayCidrs, joinHostLines, joinSandboxLines, vethName } from '../../src/drivers/bridge/commands.js';

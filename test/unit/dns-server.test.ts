@@ -7,7 +7,7 @@ import dnsPacket from 'dns-packet';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Registry } from '../../src/engine/registry.js';
-import type { ContainerRecord, NetworkRecord } from '../../src/engine/model.js';
+import type { ContainerRecord, NetworkRecord } from '../../src/common/model.js';
 import { DnsServer } from '../../src/dns/server.js';
 import { Upstream } from '../../src/dns/upstream.js';
 import { startStub } from '../integration/fixtures/dns-stub.js';

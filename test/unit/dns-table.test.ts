@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { Registry } from '../../src/engine/registry.js';
-import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { DnsTable, TYPE_A, TYPE_AAAA, TYPE_PTR, CONTAINER_TTL, type LookupResult } from '../../src/dns/table.js';
 import { canonicalIp, ipv6Bytes, ipv6Text, ptrToIp } from '../../src/dns/ip.js';
 import { resolvConfFor, dnsAddresses, hostUpstreams } from '../../src/dns/server.js';

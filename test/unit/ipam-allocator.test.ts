@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ipam, defaultBridgeConfig } from '../../src/ipam/allocator.js';
-import { WeftError } from '../../src/engine/errors.js';
+import { WeftError } from '../../src/common/errors.js';
 
 const err = (kind: WeftError['kind'], message: string | RegExp) => (e: unknown) => {
   assert.ok(e instanceof WeftError, `not a WeftError: ${String(e)}`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DOCKER_DEFAULT_POOLS, PredefinedPools, findAvailableNetwork, parseHostRoutes, parsePoolSpec } from '../../src/ipam/pools.js';
 import { formatCidr } from '../../src/ipam/cidr.js';
-import { WeftError } from '../../src/engine/errors.js';
+import { WeftError } from '../../src/common/errors.js';
 
 test("Docker's default pools: 172.17..31 as /16s, then 192.168.0.0/16 as /20s, 31 in all", () => {
   const p = new PredefinedPools(DOCKER_DEFAULT_POOLS);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../src/engine/log.js';
+import { createLogger } from '../../src/common/log.js';
 
 function capture(fn: (fd: number) => void): Record<string, unknown>[] {
   const dir = mkdtempSync(join(tmpdir(), 'weft-log-'));

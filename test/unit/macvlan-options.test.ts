@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndpointRecord, NetworkRecord } from '../../src/engine/model.js';
-import { WeftError } from '../../src/engine/errors.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
+import { WeftError } from '../../src/common/errors.js';
 import { cidrContains, configOf, dummyName, macvlanState, parseMacvlanOptions, shimName, vlanPlan } from '../../src/drivers/macvlan/options.js';
 import { dummyLines, joinHostLines, ownerAlias, shimLines, shimRouteDestinations, vlanLines } from '../../src/drivers/macvlan/commands.js';
 import { unsupportedDriverError } from '../../src/drivers/macvlan/unsupported.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { baseTableScript, fullTableScript, portElements, type NftPort } from '../../src/kernel/nft.js';
 import { listPortsJson, mergeExposedPorts, PortAllocator, portRequests, portsJson, validatePortBindings, createWarnings, HOST_MODE_WARNING } from '../../src/engine/ports.js';
-import type { ContainerRecord, EndpointRecord, NetworkRecord, PortMapping } from '../../src/engine/model.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord, PortMapping } from '../../src/common/model.js';
 
 const container = (exposed: string[], bindings: Record<string, { HostIp?: string; HostPort?: string }[]>, extra: Record<string, unknown> = {}): ContainerRecord =>
   ({

@@ -1,8 +1,8 @@
-import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../../engine/model.js';
-import { ZERO_TIME } from '../../engine/model.js';
+import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../../common/model.js';
+import { ZERO_TIME } from '../../common/model.js';
 import type { Registry } from '../../engine/registry.js';
 import { fileMounts } from '../../engine/containerFiles.js';
-import { humanDuration, unixSeconds } from '../../engine/time.js';
+import { humanDuration, unixSeconds } from '../../common/time.js';
 import { compareVersions } from '../router.js';
 import { listPortsJson, portsJson } from '../../engine/ports.js';
 

@@ -1,4 +1,4 @@
-import type { IpamPoolConfig, NetworkRecord } from '../../engine/model.js';
+import type { IpamPoolConfig, NetworkRecord } from '../../common/model.js';
 import type { Registry } from '../../engine/registry.js';
 
 // Docker's NetworkResource JSON (GET /networks/{id}), key for key.

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Engine } from '../../engine/engine.js';
-import { conflict } from '../../engine/errors.js';
+import { conflict } from '../../common/errors.js';
 import { boolParam, type Ctx, type Hijacked } from '../router.js';
 
 // docker attach / run -it: splices the runtime's streams onto the hijacked connection (the CLI

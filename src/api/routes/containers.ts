@@ -1,7 +1,7 @@
 import type { Engine } from '../../engine/engine.js';
-import { invalid } from '../../engine/errors.js';
+import { invalid } from '../../common/errors.js';
 import { parseFilters, checkFilterKeys, matchLabels } from '../../engine/filters.js';
-import type { ContainerRecord } from '../../engine/model.js';
+import type { ContainerRecord } from '../../common/model.js';
 import { containerInspectJson, containerListJson } from '../format/container.js';
 import { createWarnings } from '../../engine/ports.js';
 import { boolParam, type Router } from '../router.js';

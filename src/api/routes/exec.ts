@@ -1,5 +1,5 @@
 import type { Engine } from '../../engine/engine.js';
-import { invalid } from '../../engine/errors.js';
+import { invalid } from '../../common/errors.js';
 import type { Router } from '../router.js';
 import { ExecCreateSchema, ExecStartSchema, parse } from '../schemas.js';
 import { Reply } from '../server.js';

@@ -1,7 +1,7 @@
 import { createGunzip } from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Engine } from '../../engine/engine.js';
-import { conflict, invalid, notFound } from '../../engine/errors.js';
+import { conflict, invalid, notFound } from '../../common/errors.js';
 import { boolParam, type Router } from '../router.js';
 import { Reply } from '../server.js';
 

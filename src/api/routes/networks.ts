@@ -1,7 +1,7 @@
 import type { Engine } from '../../engine/engine.js';
 import type { EndpointSettings } from '../../engine/attachments.js';
-import type { IpamPoolConfig } from '../../engine/model.js';
-import { notFound } from '../../engine/errors.js';
+import type { IpamPoolConfig } from '../../common/model.js';
+import { notFound } from '../../common/errors.js';
 import { parseFilters } from '../../engine/filters.js';
 import { networkJson } from '../format/network.js';
 import { compareVersions, type Router } from '../router.js';

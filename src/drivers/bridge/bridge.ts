@@ -1,9 +1,9 @@
-import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
-import { systemError } from '../../engine/errors.js';
+import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
+import { systemError } from '../../common/errors.js';
 import type { NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
-import { combineErrors } from '../../kernel/exec.js';
+import { combineErrors } from '../../common/collect.js';
 import { baseTableScript, networkElements, portElements, type NftPort } from '../../kernel/nft.js';
 import { bridgeUpLines, joinHostLines, joinSandboxLines, vethName } from './commands.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';

@@ -1,4 +1,4 @@
-import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { assertBatchSafe } from '../../kernel/batch.js';
 import { macFromNetworkId } from './mac.js';
 import type { BridgeConfig } from './options.js';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { forbidden, invalid } from '../../engine/errors.js';
-import type { NetworkRecord } from '../../engine/model.js';
+import { forbidden, invalid } from '../../common/errors.js';
+import type { NetworkRecord } from '../../common/model.js';
 import type { NftNetwork } from '../../kernel/nft.js';
 
 // Bridge driver options (libnetwork's drivers/bridge labels), validated with Docker's texts:

@@ -1,6 +1,6 @@
-import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
-import { systemError } from '../../engine/errors.js';
-import { ErrorCollector } from '../../kernel/exec.js';
+import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
+import { systemError } from '../../common/errors.js';
+import { ErrorCollector } from '../../common/collect.js';
 import { fullTableScript } from '../../kernel/nft.js';
 import { nftPortsOf, type BridgeDriver } from './bridge.js';
 import { bridgeUpLines, enslaveLines, vethName } from './commands.js';

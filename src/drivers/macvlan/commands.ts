@@ -1,4 +1,4 @@
-import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
+import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { assertBatchSafe } from '../../kernel/batch.js';
 import { macFromIPv4 } from '../bridge/mac.js';
 import { OWNER_ALIAS_PREFIX, type MacvlanConfig, type VlanPlan } from './options.js';

@@ -1,9 +1,9 @@
-import type { EndpointRecord, NetworkRecord } from '../../engine/model.js';
-import { invalid, systemError } from '../../engine/errors.js';
+import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
+import { invalid, systemError } from '../../common/errors.js';
 import type { NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
-import { combineErrors, ErrorCollector } from '../../kernel/exec.js';
+import { combineErrors, ErrorCollector } from '../../common/collect.js';
 import { joinSandboxLines } from '../bridge/commands.js';
 import { dummyLines, joinHostLines, ownerAlias, shimLines, vlanLines } from './commands.js';
 import { configOf, macvlanState, parseMacvlanOptions, vlanPlan, type MacvlanConfig } from './options.js';

@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
-import { forbidden, invalid } from '../../engine/errors.js';
-import type { NetworkRecord } from '../../engine/model.js';
+import { forbidden, invalid } from '../../common/errors.js';
+import type { NetworkRecord } from '../../common/model.js';
 import { validIfname } from '../bridge/options.js';
 
 // Macvlan driver options (libnetwork's drivers/macvlan), validated with Docker's texts.

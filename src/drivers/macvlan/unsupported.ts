@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { notImplemented, type WeftError } from '../../engine/errors.js';
+import { notImplemented, type WeftError } from '../../common/errors.js';
 
 // Drivers Docker has and weft refuses with a clear reason instead of `plugin "x" not found`.
 // ipvlan needs the kernel's ipvlan module; without it nothing can be done, with it weft still has
