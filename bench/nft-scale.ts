@@ -64,7 +64,7 @@ try {
   const existing: NetworkRecord[] = [];
   driverCreate = await series('driver create', async (i) => {
     const net = record(i);
-    net.driverState = driver.prepareNetwork(net, existing);
+    net.driverState = await driver.prepareNetwork(net, existing);
     await driver.createNetwork(net);
     existing.push(net);
   });

@@ -81,6 +81,7 @@ function fmtValue(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return fmtNumber(v);
+  if (typeof v === 'bigint') return v.toString(); // int64 values past 2^53 (events' timeNano)
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'function') return '<func>';
   if (Array.isArray(v)) return `[${v.map(fmtValue).join(' ')}]`;
@@ -114,11 +115,16 @@ export function truth(v: unknown): boolean {
 }
 
 /** encoding/json without HTML escaping (docker's `json` template function). */
+// JSON.stringify has no bigint: they travel as marked strings and come out as bare digits.
+const BIGINT_MARK = '\u0000';
+const BIGINT_JSON = /"\\u0000(-?\d+)\\u0000"/g;
+
 export function goJson(v: unknown): string {
   // Formatter contexts go through json.Marshal, which escapes <, > and & (docker's MarshalJSON).
   const s0 = schemaOf(v);
   const htmlEscape = s0?.k === 'struct' && s0.name.startsWith('*');
-  const out = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => {
+  let out = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => {
+    if (typeof x === 'bigint') return `${BIGINT_MARK}${x}${BIGINT_MARK}`;
     if (isTypedNil(x)) return null;
     const s = schemaOf(x);
     // docker's formatter contexts marshal as maps: sorted keys.
@@ -129,5 +135,6 @@ export function goJson(v: unknown): string {
     return x;
   });
   if (out === undefined) return 'null';
+  out = out.replace(BIGINT_JSON, '$1');
   return htmlEscape ? out.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026') : out;
 }

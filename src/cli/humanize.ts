@@ -78,3 +78,13 @@ export function displayPorts(ports: ApiPort[] | null | undefined): string {
   });
   return [...new Set(items)].sort().join(', ');
 }
+
+/** time.Unix(0, nanos).Format("2006-01-02T15:04:05.000000000Z07:00") in the local zone (docker events). */
+export function goRfc3339NanoFixed(nanos: bigint): string {
+  const ms = Number(nanos / 1_000_000n);
+  const d = new Date(ms);
+  const off = -d.getTimezoneOffset();
+  const zoneText = off === 0 ? 'Z' : `${off < 0 ? '-' : '+'}${pad(Math.trunc(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+  const frac = String(((nanos % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n).padStart(9, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${frac}${zoneText}`;
+}

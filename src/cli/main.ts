@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConnectError, DaemonError } from './client.js';
 import { CliError, ExitStatus, sub } from './cli-util.js';
 import { registerContainer } from './commands/container.js';
+import { registerEvents } from './commands/events.js';
 import { registerStreaming } from './commands/exec.js';
 import { registerImage } from './commands/image.js';
 import { registerInspect } from './commands/inspect.js';
@@ -34,6 +35,8 @@ export function buildProgram(): Command {
   registerPs(program);
   registerInspect(program);
   registerImage(program);
+  registerEvents(program);
+  registerEvents(sub(program, 'system', 'COMMAND', 'Manage Docker'));
 
   // `weft container <cmd>` mirrors the top-level container commands.
   const container = sub(program, 'container', 'COMMAND', 'Manage containers');

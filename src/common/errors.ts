@@ -37,6 +37,7 @@ export const forbidden = (message: string) => new WeftError('Forbidden', message
 export const notFound = (message: string) => new WeftError('NotFound', message);
 export const conflict = (message: string) => new WeftError('Conflict', message);
 export const notImplemented = (message: string) => new WeftError('NotImplemented', message);
+export const unavailable = (message: string) => new WeftError('Unavailable', message);
 export const systemError = (message: string) => new WeftError('System', message);
 
 /** HTTP status for any thrown value: WeftError by kind, anything else is a 500. */

@@ -136,3 +136,8 @@ export interface ContainerRecord {
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Docker's default bridge is the predefined network named bridge (runconfig IsDefault). */
+export function isDefaultBridge(net: NetworkRecord): boolean {
+  return net.predefined && net.name === 'bridge';
+}

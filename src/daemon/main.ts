@@ -6,14 +6,18 @@ import { buildApi } from '../api/index.js';
 import { createApiServer } from '../api/server.js';
 import { BridgeDriver } from '../drivers/bridge/index.js';
 import { HostDriver } from '../drivers/host/index.js';
-import { MacvlanDriver } from '../drivers/macvlan/index.js';
+import { MacvlanDriver, unsupportedDriverError } from '../drivers/macvlan/index.js';
+import { DriverRegistry } from '../drivers/driver.js';
+import { DefaultIpam, IpamRegistry, NullIpam } from '../ipam/index.js';
 import { NullDriver } from '../drivers/null/index.js';
 import { Engine } from '../engine/engine.js';
-import type { ResolvInput } from '../engine/containerFiles.js';
+import type { ResolvInput } from '../dns/resolv.js';
 import { createLogger } from '../common/log.js';
 import { Kernel } from '../kernel/kernel.js';
 import { ConmonRuntime } from '../runtime/conmon.js';
 import { ImageStore } from '../runtime/images.js';
+import { openDatabase } from '../store/db.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
 import { parseDaemonArgs, type DaemonConfig } from './config.js';
 import { readHostRoutes } from './hostRoutes.js';
@@ -27,6 +31,16 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   // Read while the store loads (the engine needs them only from start() on).
   const firstRoutes = readHostRoutes(kernel);
   let hostRoutes: string[] = [];
+  const db = openDatabase(config.dataRoot);
+  const store = new SqliteStore(db);
+  const images = new ImageStore(db, config.dataRoot);
+  const drivers = new DriverRegistry([new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel })]);
+  // Docker's drivers weft does not have: a clear refusal naming what is missing, not `plugin not found`.
+  drivers.addResolver(async (name) => {
+    const refusal = unsupportedDriverError(name);
+    if (refusal) throw refusal;
+    return null;
+  });
   const engine: Engine = new Engine({
     dataRoot: config.dataRoot,
     execRoot: config.execRoot,
@@ -40,17 +54,16 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
       enableIPv6: config.ipv6,
       fixedCidrV6: config.fixedCidrV6,
     },
-    defaultAddressPools: config.defaultAddressPools,
+    ipamDrivers: new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools }), new NullIpam()]),
     dns: config.dns,
     kernel,
-    drivers: [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel })],
-    makeRuntime: (db) => {
-      const images = new ImageStore(db, config.dataRoot);
-      return { images, runtime: new ConmonRuntime({ execRoot: config.execRoot, dataRoot: config.dataRoot, images, logger: log }) };
-    },
+    drivers,
+    store,
+    images,
+    runtime: new ConmonRuntime({ execRoot: config.execRoot, dataRoot: config.dataRoot, images, logger: log }),
     hostRoutes: () => hostRoutes,
     log,
-    resolvFor: (c): ResolvInput | null => resolvConfFor(c, engine.registry),
+    resolvFor: (c): ResolvInput | null => resolvConfFor(c, (id) => engine.registry.networks.byId.get(id), (n) => engine.networks.dnsService(n)),
   });
   hostRoutes = await firstRoutes;
   if (config.imageSeedDir && existsSync(config.imageSeedDir)) await engine.images.seed(config.imageSeedDir);
@@ -58,7 +71,11 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   const pickUpstreams = () => (config.dns.length ? config.dns : hostUpstreams());
   let upstreams = pickUpstreams();
   const dns = new DnsServer({
-    registry: engine.registry,
+    feed: {
+      snapshot: () => ({ networks: engine.registry.networks.byId.values(), containers: engine.registry.containers.byId.values(), endpoints: engine.registry.endpoints.byId.values() }),
+      subscribe: (f) => engine.events.subscribe(f),
+    },
+    service: (n) => engine.networks.dnsService(n),
     upstreams: () => upstreams,
     upstreamsFor: (id) => (engine.registry.containers.byId.get(id)?.hostConfig as { Dns?: string[] } | undefined)?.Dns,
     log: log.child({ component: 'dns' }),
@@ -96,7 +113,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     for (const socket of hijacked) socket.destroy();
     await closed;
     await dns.closeAll();
-    engine.registry.db.close();
+    await engine.registry.close();
   };
 }
 

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { EngineEvent } from '../common/events.js';
 import type { ContainerRecord, NetworkRecord } from '../common/model.js';
-import type { Registry } from '../engine/registry.js';
-import { hostResolvers, type ResolvInput } from '../engine/containerFiles.js';
+import { hostResolvers, type ResolvInput } from './resolv.js';
 import { clientAddress, UdpFront, type ClientAddr, type Rotation } from './front.js';
-import { DnsTable, type LookupResult } from './table.js';
+import { DnsTable, type DnsSnapshot, type LookupResult } from './table.js';
 import { Upstream } from './upstream.js';
 import { buildAnswer, buildError, buildSlowAnswer, CLASS_IN, parseQuery, RCODE, slowQuery, tcpFrame, truncateForUdp, type Query } from './wire.js';
 
@@ -20,8 +20,23 @@ export interface DnsLogger {
   warn(obj: object, msg?: string): void;
 }
 
+/**
+ * How the embedded DNS serves a network (the engine derives it from the driver's capabilities):
+ * 'listener': a listener on its gateway addresses, and its containers' names; 'names': names
+ * only (its gateway is not ours, e.g. macvlan's router; containers also on a 'listener' network
+ * still resolve them); 'none': predefined networks, drivers without DNS.
+ */
+export type DnsService = 'listener' | 'names' | 'none';
+
+/** Where the records come from: a snapshot, then the engine's events. */
+export interface DnsFeed {
+  snapshot(): DnsSnapshot;
+  subscribe(follower: (ev: EngineEvent) => void): () => void;
+}
+
 export interface DnsServerOptions {
-  registry: Registry;
+  feed: DnsFeed;
+  service: (n: NetworkRecord) => DnsService;
   /** Upstream resolvers ("ip" or "ip:port"); read on every forwarded query. */
   upstreams: () => string[];
   /**
@@ -91,7 +106,8 @@ export class DnsServer {
     this.followers.push(() => clearInterval(searchTimer));
     // Cached replies are answers of the table: whatever may change one drops them all (in the
     // same turn as the table's own update, so no reply computed before it is kept after).
-    this.table = new DnsTable(opts.registry, { searchDomains: search, onChange: () => this.front.flush() });
+    this.table = new DnsTable({ namesOn: (n) => opts.service(n) !== 'none', searchDomains: search, onChange: () => this.front.flush() }, opts.feed.snapshot());
+    this.followers.push(opts.feed.subscribe((ev) => this.table.apply(ev)));
     this.upstream = new Upstream({
       servers: opts.upstreams,
       timeoutMs: opts.upstreamTimeoutMs,
@@ -193,47 +209,41 @@ export class DnsServer {
     for (const off of this.followers.splice(0)) off();
     await Promise.all([...new Set([...this.listeners.keys(), ...this.pending.keys()])].map((id) => this.close(id)));
     this.upstream.close();
-    this.table.close();
     this.front.stop();
   }
 
   /**
-   * Opens/closes listeners as networks come and go: every realized network for which
-   * dnsAddresses() is non-empty. A network record is put before its bridge exists (bridges are
-   * lazy: created by the first join, possibly much later, or never), so an unrealized network is
-   * left alone until the 'realized' event that NetworkService re-emits on registry.networks when
-   * its driver has created the kernel objects; binding is still retried for a while when the
-   * address is not usable yet (IPv6 duplicate address detection), see bindWithRetry.
+   * Opens and closes listeners as networks come and go (the table follows the records from the
+   * start) (every realized network the service gives a listener). A
+   * network is created before its bridge exists (bridges are lazy: made by the first join,
+   * possibly much later, or never), so an unrealized network is left alone until its 'realized'
+   * event; binding is still retried for a while when the address is not usable yet (IPv6
+   * duplicate address detection), see bindWithRetry.
    */
   follow(): void {
-    const reg = this.opts.registry;
+    const { feed } = this.opts;
     const realized = this.opts.isRealized ?? (() => true);
-    const onRealized = (n: NetworkRecord) =>
+    const sync = (n: NetworkRecord) =>
       void this.syncNetwork(n).catch((err) => {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ECANCELED') return; // the network was removed meanwhile
         if (code === 'EADDRNOTAVAIL') this.opts.log.debug({ network: n.name }, 'dns listener gave up: the gateway address is not usable');
         else this.opts.log.warn({ network: n.name, err: String(err) }, 'dns listen failed');
       });
-    const onPut = (n: NetworkRecord) => {
-      if (realized(n)) onRealized(n);
-    };
-    const onDelete = (n: NetworkRecord) => void this.close(n.id);
-    reg.networks.on('put', onPut);
-    reg.networks.on('realized', onRealized);
-    reg.networks.on('delete', onDelete);
     this.followers.push(
-      () => reg.networks.off('put', onPut),
-      () => reg.networks.off('realized', onRealized),
-      () => reg.networks.off('delete', onDelete),
+      feed.subscribe((ev) => {
+        if (ev.type !== 'network') return;
+        if (ev.action === 'destroy' || ev.action === 'remove') void this.close(ev.network.id);
+        else if (ev.action === 'realized' || ((ev.action === 'create' || ev.action === 'update') && realized(ev.network))) sync(ev.network);
+      }),
     );
-    for (const n of reg.networks.byId.values()) onPut(n);
+    for (const n of feed.snapshot().networks) if (realized(n)) sync(n);
   }
 
   /** Brings the listeners of one network in line with its record. */
   async syncNetwork(n: NetworkRecord): Promise<void> {
     for (const p of this.pending.get(n.id) ?? []) p.wake?.(); // its address may exist now: retry at once
-    const want = dnsAddresses(n);
+    const want = this.opts.service(n) === 'listener' ? dnsAddresses(n) : [];
     const have = this.listeners.get(n.id) ?? [];
     for (const l of have.filter((x) => !want.includes(x.address))) {
       this.listeners.set(n.id, (this.listeners.get(n.id) ?? []).filter((x) => x !== l));
@@ -387,9 +397,8 @@ export class DnsServer {
   }
 }
 
-/** The addresses weft's DNS listens on for a network: its gateways, user-defined bridges only. */
+/** The addresses weft's DNS listens on for a network it serves with a listener: its gateways. */
 export function dnsAddresses(n: NetworkRecord): string[] {
-  if (n.predefined || n.driver !== 'bridge' || n.configOnly) return [];
   const out: string[] = [];
   for (const pool of n.ipam.config) {
     if (!pool.Gateway) continue;
@@ -405,13 +414,17 @@ export function dnsAddresses(n: NetworkRecord): string[] {
  * gateways of its user-defined networks in its network order (glibc reads three at most; any one
  * of them answers for all the container's networks), the host's search domains, ndots:0.
  */
-export function resolvConfFor(c: ContainerRecord, registry: Registry, host: ResolvInput = hostResolvers()): ResolvInput | null {
-  if (c.networkMode === 'host' || c.networkMode === 'none') return null;
+export function resolvConfFor(
+  c: ContainerRecord,
+  networkById: (id: string) => NetworkRecord | undefined,
+  service: (n: NetworkRecord) => DnsService,
+  host: ResolvInput = hostResolvers(),
+): ResolvInput | null {
   const v4: string[] = [];
   const v6: string[] = [];
   for (const att of c.networks) {
-    const n = registry.networks.byId.get(att.networkId);
-    if (!n) continue;
+    const n = networkById(att.networkId);
+    if (!n || service(n) !== 'listener') continue;
     for (const a of dnsAddresses(n)) {
       const list = net.isIPv6(a) ? v6 : v4;
       if (!list.includes(a)) list.push(a);

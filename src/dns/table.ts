@@ -1,11 +1,11 @@
-import { linksOf } from '../engine/links.js';
+import { linksOf } from '../common/links.js';
+import type { EngineEvent } from '../common/events.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
-import type { Registry } from '../engine/registry.js';
 import { canonicalIp, encodeName, ipv4Bytes, ipv6Bytes, ptrToIp } from './ip.js';
 
-// The embedded DNS's name index (aardvark-dns's "backend"): pure data, no sockets. It follows the
-// registry's put/delete events, each costing O(names of the changed records), never a rebuild,
-// so a query is a few Map lookups on the daemon's one thread.
+// The embedded DNS's name index (aardvark-dns's "backend"): pure data, no sockets. It is loaded
+// with the records once and then follows the engine's events, each costing O(names of the changed
+// records), never a rebuild, so a query is a few Map lookups on the daemon's one thread.
 //
 // Scoping follows Docker: a container resolves the names of the networks it is on (the querier
 // is found by the query's source address); names on networks it does not share are not answered
@@ -77,7 +77,19 @@ interface Ctr {
   links?: Map<string, string>;
 }
 
+/** The records the table starts from. */
+export interface DnsSnapshot {
+  networks: Iterable<NetworkRecord>;
+  containers: Iterable<ContainerRecord>;
+  endpoints: Iterable<EndpointRecord>;
+}
+
 export interface DnsTableOptions {
+  /**
+   * Whether a network's containers have names here. Docker: user-defined networks only, of
+   * drivers the embedded DNS serves (the engine decides from the driver's capabilities).
+   */
+  namesOn: (n: NetworkRecord) => boolean;
   /** Search domains of the containers' resolv.conf: "db.example.com" also finds "db". */
   searchDomains?: () => string[];
   ttl?: number;
@@ -94,52 +106,60 @@ export class DnsTable {
   private readonly ctrs = new Map<string, Ctr>();
   private readonly ttl: number;
   private readonly searchDomains: () => string[];
-  private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(
-    private readonly registry: Registry,
-    opts: DnsTableOptions = {},
-  ) {
+  /** The records as last seen: the index is derived from them. */
+  private readonly networkRecs = new Map<string, NetworkRecord>();
+  private readonly containerRecs = new Map<string, ContainerRecord>();
+  private readonly endpointRecs = new Map<string, EndpointRecord>();
+  private readonly namesOn: (n: NetworkRecord) => boolean;
+  private readonly changed: () => void;
+
+  constructor(opts: DnsTableOptions, snapshot?: DnsSnapshot) {
     this.ttl = opts.ttl ?? CONTAINER_TTL;
     this.searchDomains = opts.searchDomains ?? (() => []);
-    for (const n of registry.networks.byId.values()) this.putNetwork(n);
-    for (const e of registry.endpoints.byId.values()) this.putEndpoint(e);
-    const on = <T>(emitter: { on(ev: string, fn: (d: T) => void): unknown; off(ev: string, fn: (d: T) => void): unknown }, ev: string, fn: (d: T) => void) => {
-      emitter.on(ev, fn);
-      this.unsubscribe.push(() => emitter.off(ev, fn));
-    };
-    // A new network has no names yet and an empty one answers nothing: network events change
-    // answers only for a known network (an update) or one that still has names (a delete).
-    const changed = opts.onChange ?? (() => undefined);
-    on<NetworkRecord>(registry.networks, 'put', (n) => {
-      if (this.nets.has(n.id)) changed();
-      this.putNetwork(n);
-    });
-    on<NetworkRecord>(registry.networks, 'delete', (n) => {
-      if (this.nets.get(n.id)?.names.size) changed();
-      this.deleteNetwork(n.id);
-    });
-    on<EndpointRecord>(registry.endpoints, 'put', (e) => {
-      changed();
-      this.putEndpoint(e);
-    });
-    on<EndpointRecord>(registry.endpoints, 'delete', (e) => {
-      changed();
-      this.removeEp(e.id);
-    });
-    on<ContainerRecord>(registry.containers, 'put', (c) => {
-      changed();
-      this.putContainer(c);
-    });
-    on<ContainerRecord>(registry.containers, 'delete', (c) => {
-      changed();
-      this.deleteContainer(c.id);
-    });
+    this.namesOn = opts.namesOn;
+    this.changed = opts.onChange ?? (() => undefined);
+    if (snapshot) this.load(snapshot);
   }
 
-  /** Stops following the registry. */
-  close(): void {
-    for (const off of this.unsubscribe.splice(0)) off();
+  /** Starts from these records (before following events). */
+  private load(snapshot: DnsSnapshot): void {
+    for (const n of snapshot.networks) this.putNetwork(n);
+    for (const c of snapshot.containers) this.containerRecs.set(c.id, c);
+    for (const e of snapshot.endpoints) this.putEndpoint(e);
+    this.changed();
+  }
+
+  /**
+   * Follows one engine event. A new network has no names yet and an empty one answers nothing:
+   * network events change answers only for a known network (an update) or one that still has
+   * names (a removal).
+   */
+  apply(ev: EngineEvent): void {
+    if (ev.type === 'network') {
+      if (ev.action === 'connect' || ev.action === 'disconnect') {
+        this.containerRecs.set(ev.container.id, ev.container);
+        if (ev.action === 'connect') this.putEndpoint(ev.endpoint);
+        else this.removeEp(ev.endpoint.id);
+        this.changed();
+      } else if (ev.action === 'destroy' || ev.action === 'remove') {
+        if (this.nets.get(ev.network.id)?.names.size) this.changed();
+        this.deleteNetwork(ev.network.id);
+      } else {
+        if (this.nets.has(ev.network.id)) this.changed();
+        this.putNetwork(ev.network);
+      }
+      return;
+    }
+    if (ev.action === 'destroy') {
+      this.deleteContainer(ev.container.id);
+      this.containerRecs.delete(ev.container.id);
+      this.changed();
+    } else if (ev.action === 'rename' || ev.action === 'update' || ev.action === 'create') {
+      this.containerRecs.set(ev.container.id, ev.container);
+      this.putContainer(ev.container);
+      this.changed();
+    }
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -253,8 +273,9 @@ export class DnsTable {
   // ---- index maintenance ---------------------------------------------------------------------
 
   private putNetwork(rec: NetworkRecord): void {
+    this.networkRecs.set(rec.id, rec);
     const existing = this.nets.get(rec.id);
-    const dns = !rec.predefined && rec.driver !== 'host' && rec.driver !== 'null';
+    const dns = this.namesOn(rec);
     if (existing) {
       existing.lname = rec.name.toLowerCase();
       existing.internal = rec.internal;
@@ -270,17 +291,18 @@ export class DnsTable {
   private deleteNetwork(id: string): void {
     for (const ep of [...this.eps.values()]) if (ep.netId === id) this.removeEp(ep.id);
     this.nets.delete(id);
+    this.networkRecs.delete(id);
   }
 
   private putEndpoint(rec: EndpointRecord): void {
     this.removeEp(rec.id);
-    const c = this.registry.containers.byId.get(rec.containerId);
-    // Disconnect updates the container before the endpoint goes: an endpoint whose network the
-    // container no longer lists is already gone for DNS.
+    this.endpointRecs.set(rec.id, rec);
+    const c = this.containerRecs.get(rec.containerId);
+    // An endpoint whose network the container no longer lists is already gone for DNS.
     if (c && !c.networks.some((a) => a.networkId === rec.networkId)) return;
     let net = this.nets.get(rec.networkId);
     if (!net) {
-      const nrec = this.registry.networks.byId.get(rec.networkId);
+      const nrec = this.networkRecs.get(rec.networkId);
       if (!nrec) return;
       this.putNetwork(nrec);
       net = this.nets.get(rec.networkId)!;
@@ -329,6 +351,7 @@ export class DnsTable {
   }
 
   private removeEp(id: string): void {
+    this.endpointRecs.delete(id);
     const ep = this.eps.get(id);
     if (!ep) return;
     this.eps.delete(id);
@@ -353,12 +376,12 @@ export class DnsTable {
     if (ctr) {
       ctr.eps = ctr.eps.filter((e) => e !== ep);
       if (ctr.eps.length === 0) this.ctrs.delete(ctr.id);
-      else this.orderNets(ctr, this.registry.containers.byId.get(ctr.id));
+      else this.orderNets(ctr, this.containerRecs.get(ctr.id));
     }
   }
 
   private reindex(epId: string): void {
-    const rec = this.registry.endpoints.byId.get(epId);
+    const rec = this.endpointRecs.get(epId);
     if (rec) this.putEndpoint(rec);
     else this.removeEp(epId);
   }
@@ -374,7 +397,7 @@ export class DnsTable {
         continue;
       }
       const net = this.nets.get(ep.netId);
-      const rec = this.registry.endpoints.byId.get(ep.id);
+      const rec = this.endpointRecs.get(ep.id);
       const names = net?.dns && rec ? namesOf(c, rec) : [];
       if (!sameList(names, ep.names)) this.reindex(ep.id);
     }

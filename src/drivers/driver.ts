@@ -1,17 +1,44 @@
+import { NamedRegistry } from '../common/named-registry.js';
 import type { EndpointRecord, NetworkRecord } from '../common/model.js';
 
 // The one interface every network driver implements (libnetwork's driverapi, trimmed).
 // The engine owns records and IPAM; a driver only turns records into kernel state.
 // Every method must be idempotent: the engine calls them again when reconciling after a crash.
+// The engine never tests a driver's name: what differs between drivers is said by capabilities.
+
+export interface DriverCapabilities {
+  /** local: this host only; global: shared by every host of a cluster (records in the cluster store). */
+  scope: 'local' | 'global';
+  /** Networks get pools, endpoints addresses from IPAM (host and none have neither). */
+  ipam: boolean;
+  /** At most one network of this driver exists: the predefined one (host, none). */
+  singleton: boolean;
+  /** Published ports (-p) are programmed on this driver's endpoints. */
+  publishesPorts: boolean;
+  /**
+   * How the embedded DNS serves its (user-defined) networks: 'listener' on the gateway address
+   * plus the containers' names; 'names' only (the gateway is not the host's, e.g. macvlan's
+   * router: containers also on a 'listener' network still resolve them); 'none'.
+   */
+  dns: 'listener' | 'names' | 'none';
+  /**
+   * The container side: 'interface' (an interface in the container's own namespace, with its
+   * addresses, routes and MAC), 'host' (the container shares the daemon's namespace), 'isolated'
+   * (its own namespace with loopback only).
+   */
+  sandbox: 'interface' | 'host' | 'isolated';
+}
+
 export interface NetworkDriver {
   readonly name: string;
+  readonly capabilities: DriverCapabilities;
 
   /**
    * Validates user options for a new network and returns the driver-private state to store
    * with it (e.g. {bridgeName, mtu}). Throws WeftError('InvalidParameter', ...) with Docker's text.
    * Called before anything is written to the store or the kernel.
    */
-  prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Record<string, string>;
+  prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Promise<Record<string, string>>;
 
   /** Creates the kernel objects of a network (bridge, nft elements...). */
   createNetwork(net: NetworkRecord): Promise<void>;
@@ -41,3 +68,6 @@ export interface NetworkDriver {
   /** Such drivers also say whether a network's kernel objects exist yet (absent: always). */
   isRealized?(netId: string): boolean;
 }
+
+/** Network drivers by name; plugins join at their first use. */
+export class DriverRegistry extends NamedRegistry<NetworkDriver> {}

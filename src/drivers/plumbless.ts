@@ -1,12 +1,13 @@
 import { invalid } from '../common/errors.js';
 import type { EndpointRecord, NetworkRecord } from '../common/model.js';
-import type { NetworkDriver } from './driver.js';
+import type { DriverCapabilities, NetworkDriver } from './driver.js';
 
 /** A driver with nothing to plumb in the kernel (host, null): only its options are checked. */
 export abstract class PlumblessDriver implements NetworkDriver {
   abstract readonly name: string;
+  abstract readonly capabilities: DriverCapabilities;
 
-  prepareNetwork(net: NetworkRecord, _existing: NetworkRecord[]): Record<string, string> {
+  async prepareNetwork(net: NetworkRecord, _existing: NetworkRecord[]): Promise<Record<string, string>> {
     const unknown = Object.keys(net.options ?? {});
     if (unknown.length) throw invalid(`${this.name} network does not support driver options: ${unknown.sort().join(', ')}`);
     return {};

@@ -1,6 +1,7 @@
 import { invalid } from '../common/errors.js';
 import type { NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
+import type { SandboxKind } from './sandbox.js';
 
 // Turns Docker's HostConfig.NetworkMode + NetworkingConfig.EndpointsConfig into the ordered list of
 // networks a container wants, with Docker's rules for the default bridge, host and none.
@@ -38,12 +39,9 @@ export function attachmentFor(net: NetworkRecord, settings: EndpointSettings | n
   return { networkId: net.id, aliases: [...aliases], links: [...(settings?.Links ?? [])], ipv4Address: ipv4, ipv6Address: ipv6, driverOpts: { ...(settings?.DriverOpts ?? {}) }, sent };
 }
 
-export function isDefaultBridge(net: NetworkRecord): boolean {
-  return net.predefined && net.driver === 'bridge';
-}
-
 export function buildAttachments(
   registry: Registry,
+  kindOf: (net: NetworkRecord) => SandboxKind,
   networkMode: string | undefined,
   endpoints: Record<string, EndpointSettings | null> | null,
 ): { networkMode: string; attachments: NetworkAttachment[] } {
@@ -55,8 +53,8 @@ export function buildAttachments(
   for (const [key, settings] of Object.entries(endpoints ?? {})) {
     const net = registry.findNetwork(resolveMode(key));
     if (net.id === primary.id) continue;
-    if (primary.driver === 'host' || net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
-    if (primary.driver === 'null' || net.driver === 'null') throw invalid(ERR_NONE_NETWORK);
+    if (kindOf(primary) === 'host' || kindOf(net) === 'host') throw invalid(ERR_HOST_NETWORK);
+    if (kindOf(primary) === 'isolated' || kindOf(net) === 'isolated') throw invalid(ERR_NONE_NETWORK);
     attachments.push(attachmentFor(net, settings));
   }
   return { networkMode: primary.predefined ? primary.name : networkMode || primary.name, attachments };

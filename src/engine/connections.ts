@@ -4,7 +4,7 @@ import type { ContainerService } from './containers.js';
 import type { Serial } from './lock.js';
 import type { NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
-import type { SandboxService } from './sandbox.js';
+import type { SandboxKind, SandboxService } from './sandbox.js';
 
 // Live connect/disconnect (`docker network connect|disconnect`): the container's wish list is
 // updated first, then the kernel if it is running, then its /etc files. The checks and their
@@ -23,7 +23,7 @@ export class ConnectionService {
       const running = c.state.status === 'running';
       if (running && c.networkMode.startsWith('container:')) throw invalid(ERR_SHARED_NETWORK);
       const att = attachmentFor(net, settings); // validateNetworkingConfig
-      if (c.networkMode !== 'host' && net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
+      if (sandboxes.kind(c) !== 'host' && sandboxes.kindOf(net) === 'host') throw invalid(ERR_HOST_NETWORK);
       for (const current of c.networks) {
         const cur = registry.networks.byId.get(current.networkId);
         if (!cur) continue;
@@ -32,17 +32,17 @@ export class ConnectionService {
           if (!running) return;
           throw forbidden(`endpoint with name ${c.name} already exists in network ${net.name}`);
         }
-        if (!isPrivate(cur, c.networkMode) || !isPrivate(net, '')) throw invalid(ERR_SHARED_NETWORK);
-        if (cur.driver === 'null' || net.driver === 'null') throw invalid(ERR_NONE_NETWORK);
+        if (!isPrivate(sandboxes.kindOf(cur), c.networkMode) || !isPrivate(sandboxes.kindOf(net), '')) throw invalid(ERR_SHARED_NETWORK);
+        if (sandboxes.kindOf(cur) === 'isolated' || sandboxes.kindOf(net) === 'isolated') throw invalid(ERR_NONE_NETWORK);
       }
       c.networks.push(att);
-      registry.containers.put(c);
+      await registry.containers.put(c);
       if (!running) return;
       try {
         await sandboxes.join(c, att);
       } catch (err) {
         c.networks = c.networks.filter((a) => a !== att);
-        registry.containers.put(c);
+        await registry.containers.put(c);
         throw err;
       }
       containers.writeFiles(c);
@@ -65,17 +65,17 @@ export class ConnectionService {
         // dockerd only edits the stored settings here, and names the network as it was given.
         const att = net && c.networks.find((a) => a.networkId === net!.id);
         if (!net || !att) throw systemError(`container ${c.id} is not connected to the network ${netRef}`);
-        if (c.networkMode === 'host' && net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
+        if (sandboxes.kindOf(net) === 'host') throw invalid(ERR_HOST_NETWORK);
         c.networks = c.networks.filter((a) => a !== att);
-        registry.containers.put(c);
+        await registry.containers.put(c);
         return;
       }
       if (!net) throw lookupError;
-      if (c.networkMode === 'host' && net.driver === 'host') throw invalid(ERR_HOST_NETWORK);
+      if (sandboxes.kindOf(net) === 'host') throw invalid(ERR_HOST_NETWORK);
       const att = c.networks.find((a) => a.networkId === net!.id);
       if (!att) throw systemError(`container ${c.id} is not connected to network ${net.name}`);
       c.networks = c.networks.filter((a) => a !== att);
-      registry.containers.put(c);
+      await registry.containers.put(c);
       const ep = registry.endpointsOfContainer(c.id).find((e) => e.networkId === net!.id);
       if (ep) await sandboxes.leave(c, ep);
       containers.writeFiles(c);
@@ -84,6 +84,6 @@ export class ConnectionService {
 }
 
 /** Docker's NetworkMode.IsPrivate: neither the host's namespace nor another container's. */
-function isPrivate(net: NetworkRecord, mode: string): boolean {
-  return net.driver !== 'host' && !mode.startsWith('container:');
+function isPrivate(kind: SandboxKind, mode: string): boolean {
+  return kind !== 'host' && !mode.startsWith('container:');
 }

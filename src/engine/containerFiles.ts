@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
+import type { ResolvInput } from '../dns/resolv.js';
 
 // /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, written on the host and
 // bind-mounted in, so the daemon can rewrite them while the container runs (as Docker does).
@@ -42,35 +43,6 @@ export function renderHosts(c: ContainerRecord, endpoints: EndpointRecord[], ext
     if (ep.ipv6) lines.push(`${ep.ipv6.split('/')[0]}\t${names}`);
   }
   return lines.join('\n') + '\n';
-}
-
-export interface ResolvInput {
-  nameservers: string[];
-  search: string[];
-  options: string[];
-}
-
-/** The host's resolv.conf, minus loopback nameservers (unreachable from a container), like Docker. */
-export function hostResolvers(path = '/etc/resolv.conf'): ResolvInput {
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    /* no resolv.conf: defaults below */
-  }
-  const out: ResolvInput = { nameservers: [], search: [], options: [] };
-  for (const raw of text.split('\n')) {
-    const [key, ...rest] = raw.trim().split(/\s+/);
-    if (key === 'nameserver' && rest[0] && !isLoopback(rest[0])) out.nameservers.push(rest[0]);
-    else if (key === 'search' || key === 'domain') out.search = rest;
-    else if (key === 'options') out.options.push(...rest);
-  }
-  if (out.nameservers.length === 0) out.nameservers = ['8.8.8.8', '8.8.4.4']; // Docker's fallback
-  return out;
-}
-
-function isLoopback(addr: string): boolean {
-  return addr.startsWith('127.') || addr === '::1';
 }
 
 export function renderResolvConf(r: ResolvInput): string {

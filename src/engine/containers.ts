@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import type { ImageStore } from '../runtime/images.js';
 import type { Runtime } from '../runtime/types.js';
 import { conflict, invalid, notFound, WeftError } from '../common/errors.js';
-import { fileMounts, hostResolvers, writeContainerFiles, type ResolvInput } from './containerFiles.js';
+import { fileMounts, writeContainerFiles } from './containerFiles.js';
+import { hostResolvers, type ResolvInput } from '../dns/resolv.js';
 import { newId } from '../common/ids.js';
 import type { Serial } from './lock.js';
 import type { ContainerConfig, ContainerRecord } from '../common/model.js';
@@ -15,6 +16,9 @@ import { nowRfc3339Nano } from '../common/time.js';
 import { buildAttachments, type EndpointSettings } from './attachments.js';
 import { normalizeLinks, resolveLinks } from './links.js';
 import { mergeExposedPorts, validatePortBindings } from './ports.js';
+import type { ContainerAction, EventBus } from './events/index.js';
+import { signalNumber } from './signals.js';
+import { pruneMatcher, type Filters } from './filters.js';
 
 export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
   Image: string;
@@ -28,6 +32,7 @@ export interface ContainerDeps {
   images: ImageStore;
   sandboxes: SandboxService;
   serial: Serial;
+  events: EventBus;
   dataRoot: string;
   dns: string[]; // daemon-wide --dns
   log: Logger;
@@ -39,6 +44,8 @@ type Waiter = { condition: string; resolve: (code: number) => void };
 
 export class ContainerService {
   private readonly waiters = new Map<string, Waiter[]>();
+  /** Signals being sent, per container (see signal()). */
+  private readonly signalling = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: ContainerDeps) {
     deps.runtime.on('exit', (id: string, code: number) => {
@@ -56,18 +63,19 @@ export class ContainerService {
       name = name.replace(/^\//, '');
       const owner = registry.containers.all().find((c) => c.name === name);
       if (owner) {
-        throw conflict(`Conflict. The container name "/${name}" is already in use by container "${owner.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+        throw nameInUse(name, owner.id);
       }
     } else {
       name = generateName((n) => registry.containers.all().some((c) => c.name === n));
     }
     const hostConfig = req.HostConfig ?? {};
     validatePortBindings(hostConfig);
-    const { networkMode, attachments } = buildAttachments(registry, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig ?? null);
+    const { networkMode, attachments } = buildAttachments(registry, (n) => this.deps.sandboxes.kindOf(n), hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig ?? null);
+    const sharesHost = this.deps.sandboxes.kind({ networks: attachments }) === 'host';
     const imageConfig = images.inspect(image.Id).Config ?? {};
     const id = newId();
     const config: ContainerConfig = {
-      Hostname: req.Hostname || (networkMode === 'host' ? '' : id.slice(0, 12)),
+      Hostname: req.Hostname || (sharesHost ? '' : id.slice(0, 12)),
       Domainname: req.Domainname ?? '',
       User: req.User ?? '',
       AttachStdin: Boolean(req.AttachStdin),
@@ -102,7 +110,7 @@ export class ContainerService {
     };
     const links = (hostConfig as { Links?: string[] | null }).Links;
     if (links?.length) c.hostConfig.Links = normalizeLinks(registry, c, links);
-    registry.containers.put(c);
+    await registry.containers.put(c);
     try {
       await this.deps.runtime.create({
         id,
@@ -115,14 +123,15 @@ export class ContainerService {
         tty: config.Tty,
         openStdin: config.OpenStdin,
         hostname: config.Hostname || hostname(),
-        netns: networkMode === 'host' ? 'host' : this.deps.sandboxes.netnsPathFor(c),
-        files: networkMode === 'host' ? {} : fileMounts(this.deps.dataRoot, id),
+        netns: sharesHost ? 'host' : this.deps.sandboxes.netnsPathFor(c),
+        files: sharesHost ? {} : fileMounts(this.deps.dataRoot, id),
       });
     } catch (err) {
-      registry.containers.delete(id);
+      await registry.containers.delete(id);
       throw err;
     }
     this.deps.log.info({ container: name, id }, 'container created');
+    this.announce('create', c);
     return c;
   }
 
@@ -149,11 +158,12 @@ export class ContainerService {
           this.writeFiles(c);
           const st = await this.deps.runtime.start(c.id, links.env);
           c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
-          this.deps.registry.containers.put(c);
+          await this.deps.registry.containers.put(c);
+          this.announce('start', c);
         } catch (err) {
           await this.deps.sandboxes.tearDown(c);
           c.state = { ...c.state, status: c.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: String((err as Error).message ?? err), exitCode: 128 };
-          this.deps.registry.containers.put(c);
+          await this.deps.registry.containers.put(c);
           throw err;
         }
       } catch (err) {
@@ -164,8 +174,26 @@ export class ContainerService {
     });
   }
 
+  /** docker rename: the name changes everywhere it shows (inspect, DNS), the ID stays. */
+  rename(ref: string, newName: string): Promise<void> {
+    return this.deps.serial.run(async () => {
+      const c = this.deps.registry.findContainer(ref);
+      const name = newName.replace(/^\//, '');
+      if (!name) throw invalid('Neither old nor new names may be empty');
+      if (!VALID_CONTAINER_NAME.test(newName)) throw invalid(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      if (name === c.name) throw invalid('Renaming a container with the same name as its current name');
+      const owner = this.deps.registry.containers.all().find((o) => o.name === name);
+      if (owner) throw conflict(`Error when allocating new name: ${nameInUse(name, owner.id).message}`);
+      const oldName = c.name;
+      c.name = name;
+      await this.deps.registry.containers.put(c);
+      this.deps.log.info({ container: name, oldName, id: c.id }, 'container renamed');
+      this.announce('rename', c, { oldName: `/${oldName}` });
+    });
+  }
+
   writeFiles(c: ContainerRecord): void {
-    if (c.networkMode === 'host') return;
+    if (this.deps.sandboxes.kind(c) === 'host') return; // the host's own files, as Docker does
     const hc = c.hostConfig as { Dns?: string[]; DnsSearch?: string[]; DnsOptions?: string[] };
     const embedded = this.deps.resolvFor(c);
     let resolv: ResolvInput;
@@ -189,7 +217,27 @@ export class ContainerService {
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     const c = this.deps.registry.findContainer(ref);
     if (c.state.status !== 'running') throw conflict(`Container ${c.id} is not running`);
-    await this.deps.runtime.kill(c.id, signal);
+    await this.signal(c, signal);
+  }
+
+  /**
+   * Sends a signal, and tells followers as Docker does (one kill event per signal sent). The exit
+   * it causes can be seen before `runc kill` returns: onExit waits for the kill event, so that
+   * kill comes before die as in Docker.
+   */
+  private async signal(c: ContainerRecord, signal: string): Promise<void> {
+    const sent = this.deps.runtime.kill(c.id, signal).then(() => this.announce('kill', c, { signal: String(signalNumber(signal)) }));
+    const previous = this.signalling.get(c.id);
+    const all = Promise.all([previous, sent]).catch(() => undefined);
+    this.signalling.set(c.id, all);
+    void all.finally(() => {
+      if (this.signalling.get(c.id) === all) this.signalling.delete(c.id);
+    });
+    await sent;
+  }
+
+  private announce(action: ContainerAction, container: ContainerRecord, attributes?: Record<string, string>): void {
+    this.deps.events.emit({ type: 'container', action, container, attributes });
   }
 
   /** Returns false when it was not running (Docker answers 304). */
@@ -197,13 +245,21 @@ export class ContainerService {
     const c = this.deps.registry.findContainer(ref);
     if (c.state.status !== 'running') return false;
     const exited = this.waitFor(c.id, 'not-running');
-    await this.deps.runtime.kill(c.id, signal).catch(() => undefined);
+    await this.signal(c, signal).catch(() => undefined);
     const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
     if (timedOut) {
-      await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
+      await this.signal(c, 'SIGKILL').catch(() => undefined);
       await exited;
     }
+    this.announce('stop', c);
     return true;
+  }
+
+  /** docker restart: stop (if running), start, and Docker's restart event. */
+  async restart(ref: string, timeoutSeconds = 10): Promise<void> {
+    await this.stop(ref, timeoutSeconds);
+    await this.start(ref);
+    this.announce('restart', this.deps.registry.findContainer(ref));
   }
 
   async remove(ref: string, force: boolean): Promise<void> {
@@ -211,17 +267,30 @@ export class ContainerService {
     if (c.state.status === 'running') {
       if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
       const exited = this.waitFor(c.id, 'not-running');
-      await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
+      await this.signal(c, 'SIGKILL').catch(() => undefined);
       await exited;
     }
     await this.deps.serial.run(async () => {
       if (!this.deps.registry.containers.byId.has(c.id)) return;
       await this.deps.sandboxes.tearDown(c);
       await this.deps.runtime.remove(c.id);
-      this.deps.registry.containers.delete(c.id);
+      await this.deps.registry.containers.delete(c.id);
     });
     this.resolveWaiters(c.id, 'removed', c.state.exitCode);
     this.deps.log.info({ container: c.name, id: c.id }, 'container removed');
+    this.announce('destroy', c);
+  }
+
+  /** docker container prune: removes every container that is not running; returns their IDs. */
+  async prune(filters: Filters): Promise<string[]> {
+    const wanted = pruneMatcher(filters);
+    const removed: string[] = [];
+    for (const c of this.deps.registry.containers.all()) {
+      if (c.state.status === 'running' || !wanted(c.created, c.config.Labels ?? {})) continue;
+      await this.remove(c.id, false);
+      removed.push(c.id);
+    }
+    return removed;
   }
 
   /** Resolves with the exit code once the condition holds (Docker's /wait conditions). */
@@ -256,7 +325,9 @@ export class ContainerService {
       const c = this.deps.registry.containers.byId.get(id);
       if (!c || c.state.status !== 'running') return;
       c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: nowRfc3339Nano() };
-      this.deps.registry.containers.put(c);
+      await this.deps.registry.containers.put(c);
+      await this.signalling.get(id);
+      this.announce('die', c, { exitCode: String(code) });
       await this.deps.sandboxes.tearDown(c);
     });
     this.resolveWaiters(id, 'exit', code);
@@ -264,6 +335,10 @@ export class ContainerService {
     if (c && c.hostConfig.AutoRemove) await this.remove(id, true).catch((err: WeftError) => this.deps.log.warn({ err: err.message }, 'auto-remove failed'));
   }
 
+}
+
+function nameInUse(name: string, ownerId: string) {
+  return conflict(`Conflict. The container name "/${name}" is already in use by container "${ownerId}". You have to remove (or rename) that container to be able to reuse that name.`);
 }
 
 function sleep(ms: number): Promise<void> {

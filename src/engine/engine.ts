@@ -1,12 +1,12 @@
 import type { Logger } from '../common/log.js';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkDriver } from '../drivers/driver.js';
-import { Ipam } from '../ipam/allocator.js';
+import type { DriverRegistry } from '../drivers/driver.js';
+import { NetworkAddressing, type IpamRegistry } from '../ipam/index.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { ImageStore } from '../runtime/images.js';
 import type { Runtime } from '../runtime/types.js';
-import { openDatabase } from '../store/db.js';
+import type { Store } from '../store/types.js';
 import { ConnectionService } from './connections.js';
 import { ContainerService } from './containers.js';
 import { Serial } from './lock.js';
@@ -15,18 +15,24 @@ import { Registry } from './registry.js';
 import { SandboxService } from './sandbox.js';
 import { ensurePredefinedNetworks, type DefaultBridgeOptions } from './predefined.js';
 import { ExecService } from './exec.js';
-import type { ResolvInput } from './containerFiles.js';
+import { EventBus } from './events/index.js';
+import type { ResolvInput } from '../dns/resolv.js';
 import type { ContainerRecord, EndpointRecord } from '../common/model.js';
 
 export interface EngineOptions {
   dataRoot: string;
   execRoot: string;
   defaultBridge: DefaultBridgeOptions;
-  defaultAddressPools: { base: string; size: number }[] | undefined;
   dns: string[];
   kernel: Kernel;
-  drivers: NetworkDriver[];
-  makeRuntime: (db: Registry['db']) => { runtime: Runtime; images: ImageStore };
+  /** Built-in drivers, and the resolvers that activate others (plugins) at their first use. */
+  drivers: DriverRegistry;
+  /** IPAM drivers (default and null built in; plugins activated at their first use). */
+  ipamDrivers: IpamRegistry;
+  /** Where records are kept (local scope). */
+  store: Store;
+  runtime: Runtime;
+  images: ImageStore;
   hostRoutes: () => string[];
   log: Logger;
   resolvFor?: (c: ContainerRecord) => ResolvInput | null;
@@ -35,8 +41,9 @@ export interface EngineOptions {
 // The composition root of the engine: records, IPAM, drivers, sandboxes and containers, wired once.
 export class Engine {
   readonly registry: Registry;
-  readonly ipam: Ipam;
+  readonly ipam = new NetworkAddressing();
   readonly serial = new Serial();
+  readonly events: EventBus;
   readonly networks: NetworkService;
   readonly sandboxes: SandboxService;
   readonly containers: ContainerService;
@@ -47,21 +54,22 @@ export class Engine {
 
   constructor(readonly opts: EngineOptions) {
     mkdirSync(join(opts.execRoot, 'netns'), { recursive: true });
-    this.registry = new Registry(openDatabase(opts.dataRoot));
-    this.ipam = new Ipam(opts.defaultAddressPools);
-    const { runtime, images } = opts.makeRuntime(this.registry.db);
+    this.registry = new Registry(opts.store);
+    const { runtime, images } = opts;
     this.runtime = runtime;
     this.images = images;
-    const drivers = new Map(opts.drivers.map((d) => [d.name, d]));
+    const drivers = opts.drivers;
     const log = opts.log;
-    this.networks = new NetworkService({ registry: this.registry, ipam: this.ipam, drivers, serial: this.serial, hostRoutes: opts.hostRoutes, log });
-    this.sandboxes = new SandboxService({ registry: this.registry, ipam: this.ipam, networks: this.networks, kernel: opts.kernel, execRoot: opts.execRoot, log });
+    const events = (this.events = new EventBus(log));
+    this.networks = new NetworkService({ registry: this.registry, ipam: this.ipam, drivers, serial: this.serial, hostRoutes: opts.hostRoutes, ipamDrivers: opts.ipamDrivers, events, log });
+    this.sandboxes = new SandboxService({ registry: this.registry, ipam: this.ipam, networks: this.networks, kernel: opts.kernel, execRoot: opts.execRoot, events, log });
     this.containers = new ContainerService({
       registry: this.registry,
       runtime,
       images,
       sandboxes: this.sandboxes,
       serial: this.serial,
+      events,
       dataRoot: opts.dataRoot,
       dns: opts.dns,
       log,
@@ -74,15 +82,12 @@ export class Engine {
   /** Brings the kernel back in line with the store: the daemon may have been killed at any point. */
   async start(): Promise<void> {
     const { registry, ipam, opts } = this;
-    for (const net of registry.networks.all()) {
-      if (net.ipam.config.length) {
-        const userConfigured = { v4: net.userSubnets, v6: net.userSubnets };
-        ipam.restorePools(net.id, { name: net.name, config: net.ipam.config, enableIPv6: net.enableIPv6, userConfigured });
-      }
-    }
+    await registry.load();
+    await this.activateDrivers();
+    for (const net of registry.networks.all()) await this.networks.restorePools(net);
     for (const ep of registry.endpoints.all()) {
-      if (ep.ipv4) ipam.markAllocated(ep.networkId, ep.ipv4);
-      if (ep.ipv6) ipam.markAllocated(ep.networkId, ep.ipv6);
+      if (ep.ipv4) await ipam.markAllocated(ep.networkId, ep.ipv4);
+      if (ep.ipv6) await ipam.markAllocated(ep.networkId, ep.ipv6);
     }
     const running: string[] = [];
     for (const c of registry.containers.all()) {
@@ -94,12 +99,12 @@ export class Engine {
       }
       if (c.state.status === 'running') {
         c.state = { ...c.state, status: 'exited', pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? c.state.finishedAt };
-        registry.containers.put(c);
+        await registry.containers.put(c);
       }
       if (c.netnsPath || registry.endpointsOfContainer(c.id).length) await this.sandboxes.tearDown(c);
     }
     for (const ep of registry.endpoints.all()) {
-      if (!registry.containers.byId.has(ep.containerId)) registry.endpoints.delete(ep.id);
+      if (!registry.containers.byId.has(ep.containerId)) await registry.endpoints.delete(ep.id);
     }
     await this.restoreDrivers();
     await ensurePredefinedNetworks(this, opts.defaultBridge);
@@ -108,11 +113,20 @@ export class Engine {
     opts.log.info({ networks: registry.networks.byId.size, containers: registry.containers.byId.size, running: running.length }, 'engine reconciled');
   }
 
+  /**
+   * Drivers of stored networks that are not built in (plugins) are activated before anything is
+   * restored; one that cannot be found leaves its networks as they are, to be restored at its first use.
+   */
+  private async activateDrivers(): Promise<void> {
+    const names = new Set(this.registry.networks.all().map((n) => n.driver));
+    await Promise.all([...names].map((name) => this.opts.drivers.resolve(name).catch(() => null)));
+  }
+
   private async restoreDrivers(): Promise<void> {
     const { registry } = this;
     // Drivers own disjoint kernel objects: they restore side by side.
     await Promise.all(
-      this.opts.drivers.map((driver) => {
+      this.opts.drivers.all().map((driver) => {
         const nets = registry.networks.all().filter((n) => n.driver === driver.name);
         const eps = new Map<string, { ep: EndpointRecord; netnsPath: string }[]>();
         for (const net of nets) {

@@ -59,3 +59,11 @@ export function parseUntil(value: string, now = Date.now()): number {
   if (consumed === 0 || consumed !== value.length) throw invalid(`failed to parse value as time or duration: "${value}"`);
   return now - total;
 }
+
+/** Docker's prune filters (until, label, label!): what an object must satisfy to be pruned. */
+export function pruneMatcher(filters: Filters): (created: string, labels: Record<string, string>) => boolean {
+  checkFilterKeys(filters, ['label', 'label!', 'until']);
+  const until = filters.get('until')?.map((u) => parseUntil(u));
+  return (created, labels) =>
+    (!until || until.every((t) => Date.parse(created) < t)) && matchLabels(filters.get('label'), labels) && matchNoLabels(filters.get('label!'), labels);
+}

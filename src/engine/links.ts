@@ -1,41 +1,18 @@
 import { conflict, invalid, notFound } from '../common/errors.js';
 import type { HostsEntry } from './containerFiles.js';
-import type { ContainerRecord } from '../common/model.js';
+import { isDefaultBridge, type ContainerRecord } from '../common/model.js';
+import { linkPath, linksOf, parseLink, type Link } from '../common/links.js';
 import type { Registry } from './registry.js';
 
 // Legacy links (`--link alpine1:db`), the default bridge's way to share names and environment:
 // the target's address goes into /etc/hosts under the alias, its name and hostname, and Docker's
 // link variables (DB_NAME, DB_PORT_80_TCP_ADDR, DB_ENV_*...) into the new container's env.
 
-export interface Link {
-  target: string; // container name as given
-  alias: string;
-}
-
-export function parseLink(spec: string): Link {
-  const [target, alias] = spec.split(':');
-  if (!target) throw invalid(`invalid link: ${spec}`);
-  return { target: target.replace(/^\//, ''), alias: (alias ?? target).replace(/^.*\//, '') };
-}
-
-/** Docker's stored form: "/alpine1:/c2/db". */
-export function linkPath(link: Link, child: ContainerRecord): string {
-  return `/${link.target}:/${child.name}/${link.alias}`;
-}
-
-export function linksOf(c: ContainerRecord): Link[] {
-  const raw = (c.hostConfig.Links as string[] | null | undefined) ?? [];
-  return raw.map((l) => {
-    const m = /^\/?([^:]+):\/[^/]+\/(.+)$/.exec(l);
-    return m ? { target: m[1], alias: m[2] } : parseLink(l);
-  });
-}
-
 /** The default bridge, when the child is on it: legacy links live there only. */
 function childBridge(registry: Registry, child: ContainerRecord): string | null {
   for (const att of child.networks) {
     const net = registry.networks.byId.get(att.networkId);
-    if (net?.predefined && net.driver === 'bridge') return net.id;
+    if (net && isDefaultBridge(net)) return net.id;
   }
   return null;
 }

@@ -1,13 +1,14 @@
 import type { Logger } from '../common/log.js';
-import type { NetworkDriver } from '../drivers/driver.js';
-import { unsupportedDriverError } from '../drivers/macvlan/index.js';
-import type { Ipam } from '../ipam/allocator.js';
+import type { DriverCapabilities, DriverRegistry, NetworkDriver } from '../drivers/driver.js';
+import type { DnsService } from '../dns/server.js';
+import type { IpamDriver, IpamRegistry, NetworkAddressing } from '../ipam/index.js';
 import { conflict, forbidden, invalid, notFound } from '../common/errors.js';
-import { checkFilterKeys, matchLabels, matchNoLabels, parseUntil, type Filters } from './filters.js';
+import { checkFilterKeys, matchLabels, type Filters, pruneMatcher } from './filters.js';
 import { newId } from '../common/ids.js';
 import type { IpamPoolConfig, NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 import type { Serial } from './lock.js';
+import type { EventBus } from './events/index.js';
 import { nowRfc3339Nano } from '../common/time.js';
 
 export interface NetworkCreateRequest {
@@ -29,23 +30,25 @@ export interface NetworkCreateRequest {
 
 export interface NetworkDeps {
   registry: Registry;
-  ipam: Ipam;
-  drivers: Map<string, NetworkDriver>;
+  ipam: NetworkAddressing;
+  ipamDrivers: IpamRegistry;
+  drivers: DriverRegistry;
   serial: Serial;
   hostRoutes: () => string[];
+  events: EventBus;
   log: Logger;
 }
 
-const PREDEFINED_DRIVERS = new Set(['host', 'null']);
 const PREDEFINED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
+
+const UNKNOWN_DRIVER: DriverCapabilities = { scope: 'local', ipam: true, singleton: false, publishesPorts: false, dns: 'names', sandbox: 'interface' };
 
 
 export class NetworkService {
   constructor(private readonly deps: NetworkDeps) {
     // Drivers that create a network's kernel objects lazily (bridge: at its first join) say when
-    // they did; followers of the records hear it as 'realized' on registry.networks (the
-    // embedded DNS binds on the gateway address then).
-    for (const d of deps.drivers.values()) d.onRealized?.((net) => deps.registry.networks.emit('realized', net));
+    // they did; the embedded DNS binds on the gateway address then.
+    deps.drivers.onRegister((d) => d.onRealized?.((net) => deps.events.emit({ type: 'network', action: 'realized', network: net })));
   }
 
   /** Whether the network's kernel objects exist (lazy drivers make them at the first join). */
@@ -53,10 +56,74 @@ export class NetworkService {
     return this.deps.drivers.get(net.driver)?.isRealized?.(net.id) ?? true;
   }
 
-  driverOf(net: NetworkRecord): NetworkDriver {
-    const driver = this.deps.drivers.get(net.driver);
+  /** The network's driver, activated if it is a plugin not used since the daemon started. */
+  async driverOf(net: NetworkRecord): Promise<NetworkDriver> {
+    const driver = await this.deps.drivers.resolve(net.driver);
     if (!driver) throw notFound(`plugin "${net.driver}" not found`);
     return driver;
+  }
+
+  /**
+   * What the network's driver can do; a driver not active (a plugin whose daemon is gone) is
+   * taken to plumb an interface and do nothing else.
+   */
+  capabilities(net: NetworkRecord): DriverCapabilities {
+    return this.deps.drivers.get(net.driver)?.capabilities ?? UNKNOWN_DRIVER;
+  }
+
+  /** The IPAM driver of that name, activated if it is a plugin. */
+  async ipamDriver(name: string): Promise<IpamDriver> {
+    const found = await this.deps.ipamDrivers.resolve(name);
+    if (!found) throw notFound(`plugin "${name}" not found`);
+    return found;
+  }
+
+  /** The address space a network's pools come from: the driver's global one for cluster-wide networks. */
+  async addressSpace(net: NetworkRecord, driver: IpamDriver): Promise<string> {
+    const spaces = await driver.getDefaultAddressSpaces();
+    return this.capabilities(net).scope === 'global' ? spaces.global : spaces.local;
+  }
+
+  /**
+   * The pools of a network being made (or remade: the default bridge after a settings change):
+   * a default pool that overlaps another network's subnet or a host route is skipped.
+   */
+  async allocatePools(net: NetworkRecord, driver: IpamDriver, requested: IpamPoolConfig[]): Promise<IpamPoolConfig[]> {
+    const { registry, ipam } = this.deps;
+    const taken = registry.networks.all().filter((n) => n.id !== net.id && !ipam.has(n.id)).flatMap((n) => n.ipam.config.map((c) => c.Subnet));
+    return ipam.requestPools({
+      netId: net.id,
+      name: net.name,
+      driver,
+      addressSpace: await this.addressSpace(net, driver),
+      config: requested,
+      enableIPv6: net.enableIPv6,
+      options: net.ipam.options,
+      taken,
+      routes: this.deps.hostRoutes(),
+    });
+  }
+
+  /** Replays a stored network's pools (daemon start). */
+  async restorePools(net: NetworkRecord): Promise<void> {
+    if (!net.ipam.config.length) return;
+    const driver = await this.ipamDriver(net.ipam.driver || 'default');
+    await this.deps.ipam.restorePools({
+      netId: net.id,
+      name: net.name,
+      driver,
+      addressSpace: await this.addressSpace(net, driver),
+      config: net.ipam.config,
+      enableIPv6: net.enableIPv6,
+      options: net.ipam.options,
+      userConfigured: { v4: net.userSubnets, v6: net.userSubnets },
+    });
+  }
+
+  /** How the embedded DNS serves a network: Docker gives the predefined ones no names. */
+  dnsService(net: NetworkRecord): DnsService {
+    if (net.predefined || net.configOnly) return 'none';
+    return this.capabilities(net).dns;
   }
 
   create(req: NetworkCreateRequest, predefined = false): Promise<NetworkRecord> {
@@ -70,17 +137,18 @@ export class NetworkService {
     if (req.CheckDuplicate !== false && registry.networks.all().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
     if (!name) throw invalid('invalid name: ');
     const driverName = req.Driver || 'bridge';
-    const driver = this.deps.drivers.get(driverName);
-    if (!driver) throw unsupportedDriverError(driverName) ?? notFound(`plugin "${driverName}" not found`);
-    if (!predefined && PREDEFINED_DRIVERS.has(driverName)) throw forbidden(`only one instance of "${driverName}" network is allowed`);
+    const driver = await this.deps.drivers.resolve(driverName);
+    if (!driver) throw notFound(`plugin "${driverName}" not found`);
+    const caps = driver.capabilities;
+    if (!predefined && caps.singleton) throw forbidden(`only one instance of "${driverName}" network is allowed`);
     const ipamDriver = req.IPAM?.Driver || 'default';
-    if (ipamDriver !== 'default' && ipamDriver !== 'null') throw notFound(`plugin "${ipamDriver}" not found`);
+    const ipamImpl = await this.ipamDriver(ipamDriver);
 
     const net: NetworkRecord = {
       id: newId(),
       name,
       driver: driverName,
-      scope: 'local',
+      scope: caps.scope,
       created: nowRfc3339Nano(),
       enableIPv6: Boolean(req.EnableIPv6),
       internal: Boolean(req.Internal),
@@ -96,21 +164,20 @@ export class NetworkService {
       driverState: {},
       ipamRequested: (req.IPAM?.Config ?? []).map((c) => ({ ...c })),
     };
-    const existing = registry.networks.all().map((n) => ({ id: n.id, subnets: n.ipam.config.map((c) => c.Subnet) }));
-    if (!PREDEFINED_DRIVERS.has(driverName) && ipamDriver === 'default') {
-      net.ipam.config = ipam.requestPools(net.id, { config: req.IPAM?.Config ?? [], enableIPv6: net.enableIPv6 }, existing, this.deps.hostRoutes());
-    }
+    if (caps.ipam) net.ipam.config = await this.allocatePools(net, ipamImpl, req.IPAM?.Config ?? []);
     try {
-      net.driverState = driver.prepareNetwork(net, registry.networks.all());
-      registry.networks.put(net); // recorded before the kernel is touched: a crash leaves a record to reconcile
+      net.driverState = await driver.prepareNetwork(net, registry.networks.all());
+      await registry.networks.put(net); // recorded before the kernel is touched: a crash leaves a record to reconcile
       await driver.createNetwork(net);
     } catch (err) {
-      registry.networks.delete(net.id);
-      ipam.releasePools(net.id);
+      await registry.networks.delete(net.id);
+      await ipam.releasePools(net.id);
       await driver.deleteNetwork(net).catch(() => undefined);
       throw err;
     }
     log.info({ network: net.name, id: net.id, driver: net.driver, subnets: net.ipam.config.map((c) => c.Subnet) }, 'network created');
+    // dockerd makes its predefined networks without an event (initBridgeDriver, not createNetwork).
+    if (!predefined) this.deps.events.emit({ type: 'network', action: 'create', network: net });
     return net;
   }
 
@@ -127,10 +194,11 @@ export class NetworkService {
     if (registry.endpointsOfNetwork(net.id).length > 0) {
       throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     }
-    registry.networks.delete(net.id);
-    ipam.releasePools(net.id);
-    await this.driverOf(net).deleteNetwork(net);
+    await registry.networks.delete(net.id);
+    await ipam.releasePools(net.id);
+    await (await this.driverOf(net)).deleteNetwork(net);
     log.info({ network: net.name, id: net.id }, 'network removed');
+    this.deps.events.emit({ type: 'network', action: 'destroy', network: net });
   }
 
   list(filters: Filters): NetworkRecord[] {
@@ -157,14 +225,12 @@ export class NetworkService {
 
   /** Removes every unused user-defined network; returns the names removed. */
   prune(filters: Filters): Promise<string[]> {
-    checkFilterKeys(filters, ['label', 'label!', 'until']);
-    const until = filters.get('until')?.map((u) => parseUntil(u));
+    const wanted = pruneMatcher(filters);
     return this.deps.serial.run(async () => {
       const removed: string[] = [];
       for (const net of this.deps.registry.networks.all()) {
         if (net.predefined || this.deps.registry.endpointsOfNetwork(net.id).length > 0) continue;
-        if (until && !until.every((t) => Date.parse(net.created) < t)) continue;
-        if (!matchLabels(filters.get('label'), net.labels) || !matchNoLabels(filters.get('label!'), net.labels)) continue;
+        if (!wanted(net.created, net.labels)) continue;
         await this.removeLocked(net);
         removed.push(net.name);
       }

@@ -77,8 +77,8 @@ export function validatePortBindings(hostConfig: Record<string, unknown>): void 
 }
 
 /** Warnings of the create response. */
-export function createWarnings(c: ContainerRecord): string[] {
-  if (c.networkMode === 'host' && Object.keys(bindingsOf(c.hostConfig)).length > 0) return [HOST_MODE_WARNING];
+export function createWarnings(c: ContainerRecord, sharesHost: boolean): string[] {
+  if (sharesHost && Object.keys(bindingsOf(c.hostConfig)).length > 0) return [HOST_MODE_WARNING];
   return [];
 }
 
@@ -206,7 +206,7 @@ export class PortAllocator {
 /** NetworkSettings.Ports: {} unless running with a sandbox; exposed-only ports map to null. */
 export function portsJson(c: ContainerRecord, eps: EndpointRecord[]): Record<string, { HostIp: string; HostPort: string }[] | null> {
   const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
-  if (c.state.status !== 'running' || c.networkMode === 'host' || !c.netnsPath) return out;
+  if (c.state.status !== 'running' || !c.netnsPath) return out;
   for (const key of sortedPortKeys(Object.keys(c.config.ExposedPorts ?? {}))) out[key] = null;
   for (const ep of eps) {
     for (const m of ep.ports ?? []) {

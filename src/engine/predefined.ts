@@ -65,19 +65,18 @@ function defaultBridgeMatches(net: NetworkRecord, want: Record<string, string>, 
  */
 async function reconfigureDefaultBridge(engine: Engine, net: NetworkRecord, options: Record<string, string>, config: IpamPoolConfig[], enableIPv6: boolean): Promise<void> {
   const { registry, sandboxes, ipam } = engine;
-  const driver = engine.networks.driverOf(net);
+  const driver = await engine.networks.driverOf(net);
   const affected = registry.endpointsOfNetwork(net.id).flatMap((ep) => {
     const c = registry.containers.byId.get(ep.containerId);
     return c ? [{ ep, c }] : [];
   });
   for (const { ep, c } of affected) await sandboxes.leave(c, ep);
   await driver.deleteNetwork(net);
-  ipam.releasePools(net.id);
-  const others = registry.networks.all().filter((n) => n.id !== net.id).map((n) => ({ id: n.id, subnets: n.ipam.config.map((p) => p.Subnet) }));
+  await ipam.releasePools(net.id);
   const updated: NetworkRecord = { ...net, options, enableIPv6, userSubnets: config.length > 0 };
-  updated.ipam = { ...net.ipam, config: ipam.requestPools(net.id, { config, enableIPv6 }, others, engine.opts.hostRoutes()) };
-  updated.driverState = driver.prepareNetwork(updated, registry.networks.all().filter((n) => n.id !== net.id));
-  registry.networks.put(updated);
+  updated.ipam = { ...net.ipam, config: await engine.networks.allocatePools(updated, await engine.networks.ipamDriver(net.ipam.driver || 'default'), config) };
+  updated.driverState = await driver.prepareNetwork(updated, registry.networks.all().filter((n) => n.id !== net.id));
+  await registry.networks.put(updated);
   await driver.createNetwork(updated);
   for (const { c } of affected) {
     const att = c.networks.find((a) => a.networkId === net.id);

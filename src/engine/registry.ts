@@ -1,35 +1,76 @@
-import { EventEmitter } from 'node:events';
-import type { Db } from '../store/db.js';
-import { DocTable } from '../store/db.js';
+import type { Store, StoreEvent } from '../store/types.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 import { invalid, notFound } from '../common/errors.js';
 
-// The engine's records: in memory for reads (the API and DNS never wait on the database),
-// written through to SQLite first on every change.
+// The engine's records, in memory for reads (the API and DNS never wait on the store), kept
+// current by the store's watch and written to the store first on every change. A write resolves
+// once the store has it, and the in-memory view has it then too.
 
-/**
- * Emits ('put', doc) and ('delete', doc) after each change, so indexes kept elsewhere (the DNS
- * table, later `docker events`) follow the records without scanning them.
- */
-class Collection<T extends { id: string }> extends EventEmitter {
+class Collection<T extends { id: string }> {
   readonly byId = new Map<string, T>();
-  constructor(private readonly table: DocTable<T>) {
-    super();
-    for (const doc of table.all()) this.byId.set(doc.id, doc);
+  private readonly versions = new Map<string, number>();
+  /** Writes of this process under way: the watch event they cause keeps the caller's object. */
+  private readonly own = new Map<string, { json: string; doc: T }>();
+  private unwatch: (() => void) | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly prefix: string,
+  ) {}
+
+  /** Reads every record once, then follows the store. */
+  async load(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = this.store.watch(this.prefix, (ev) => this.follow(ev));
+    for (const kv of await this.store.list(this.prefix)) {
+      const id = kv.key.slice(this.prefix.length);
+      if ((this.versions.get(id) ?? 0) >= kv.version) continue; // a watch event was newer
+      this.byId.set(id, JSON.parse(kv.value) as T);
+      this.versions.set(id, kv.version);
+    }
   }
-  put(doc: T): void {
-    this.table.put(doc);
-    this.byId.set(doc.id, doc);
-    this.emit('put', doc);
+
+  async put(doc: T): Promise<void> {
+    const json = JSON.stringify(doc);
+    this.own.set(doc.id, { json, doc });
+    try {
+      const version = await this.store.put(this.prefix + doc.id, json);
+      this.apply(doc.id, doc, version);
+    } finally {
+      if (this.own.get(doc.id)?.json === json) this.own.delete(doc.id);
+    }
   }
-  delete(id: string): void {
-    const doc = this.byId.get(id);
-    this.table.delete(id);
+
+  async delete(id: string): Promise<void> {
+    await this.store.delete(this.prefix + id);
     this.byId.delete(id);
-    if (doc) this.emit('delete', doc);
+    this.versions.delete(id);
   }
+
   all(): T[] {
     return [...this.byId.values()];
+  }
+
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+  }
+
+  private follow(ev: StoreEvent): void {
+    const id = ev.key.slice(this.prefix.length);
+    if (ev.type === 'delete') {
+      this.byId.delete(id);
+      this.versions.delete(id);
+      return;
+    }
+    const mine = this.own.get(id);
+    this.apply(id, mine && mine.json === ev.value ? mine.doc : (JSON.parse(ev.value!) as T), ev.version);
+  }
+
+  private apply(id: string, doc: T, version: number): void {
+    if ((this.versions.get(id) ?? 0) > version) return; // an older write arriving late
+    this.byId.set(id, doc);
+    this.versions.set(id, version);
   }
 }
 
@@ -40,15 +81,20 @@ export class Registry {
   readonly containers: Collection<ContainerRecord>;
   readonly endpoints: Collection<EndpointRecord>;
 
-  constructor(readonly db: Db) {
-    this.networks = new Collection(new DocTable<NetworkRecord>(db, 'networks'));
-    this.containers = new Collection(new DocTable<ContainerRecord>(db, 'containers'));
-    this.endpoints = new Collection(new DocTable<EndpointRecord>(db, 'endpoints'));
+  constructor(readonly store: Store) {
+    this.networks = new Collection(store, 'networks/');
+    this.containers = new Collection(store, 'containers/');
+    this.endpoints = new Collection(store, 'endpoints/');
   }
 
-  /** Runs several writes as one SQLite transaction. */
-  atomically<R>(fn: () => R): R {
-    return this.db.transaction(fn)();
+  /** Reads the records and follows the store from now on. */
+  async load(): Promise<void> {
+    await Promise.all([this.networks.load(), this.containers.load(), this.endpoints.load()]);
+  }
+
+  async close(): Promise<void> {
+    for (const c of [this.networks, this.containers, this.endpoints]) c.close();
+    await this.store.close();
   }
 
   /**

@@ -1,23 +1,28 @@
 import type { Logger } from '../common/log.js';
 import { join } from 'node:path';
-import type { Ipam } from '../ipam/allocator.js';
+import type { NetworkAddressing } from '../ipam/index.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { macFromIPv4 } from '../drivers/bridge/mac.js';
+import { macFromIPv4 } from '../common/mac.js';
 import { newId } from '../common/ids.js';
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { NetworkService } from './networks.js';
 import type { Registry } from './registry.js';
 import { PortAllocator, portRequests } from './ports.js';
+import type { EventBus } from './events/index.js';
+import type { DriverCapabilities } from '../drivers/driver.js';
+
+export type SandboxKind = DriverCapabilities['sandbox'];
 
 // A sandbox is a running container's network namespace plus its endpoints (libnetwork's nouns).
 // Endpoints exist only while the container runs, as in Docker: stopping releases addresses.
 
 export interface SandboxDeps {
   registry: Registry;
-  ipam: Ipam;
+  ipam: NetworkAddressing;
   networks: NetworkService;
   kernel: Kernel;
   execRoot: string;
+  events: EventBus;
   log: Logger;
 }
 
@@ -26,19 +31,33 @@ export class SandboxService {
 
   constructor(private readonly deps: SandboxDeps) {}
 
+  /** How the container's network namespace is made: said by its first network's driver. */
+  kind(c: Pick<ContainerRecord, 'networks'>): SandboxKind {
+    const first = c.networks[0] && this.deps.registry.networks.byId.get(c.networks[0].networkId);
+    return first ? this.kindOf(first) : 'isolated';
+  }
+
+  /** The sandbox a network's driver makes. */
+  kindOf(net: NetworkRecord): SandboxKind {
+    return this.deps.networks.capabilities(net).sandbox;
+  }
+
   netnsPathFor(c: ContainerRecord): string {
     return join(this.deps.execRoot, 'netns', c.id.slice(0, 12));
   }
 
   /** Creates the namespace and joins every network the container asks for, in order. */
   async setUp(c: ContainerRecord): Promise<void> {
-    if (c.networkMode === 'host') {
-      for (const att of c.networks) this.recordEndpoint(c, att, this.deps.registry.findNetwork(att.networkId));
+    if (this.kind(c) === 'host') {
+      for (const att of c.networks) {
+        const net = this.deps.registry.findNetwork(att.networkId);
+        this.connected(net, await this.recordEndpoint(c, att, net), c);
+      }
       return;
     }
     const path = this.netnsPathFor(c);
     c.netnsPath = path;
-    this.deps.registry.containers.put(c);
+    await this.deps.registry.containers.put(c);
     try {
       await this.deps.kernel.createNetns(path);
       for (const att of c.networks) await this.join(c, att);
@@ -57,7 +76,7 @@ export class SandboxService {
     if (c.netnsPath) {
       await this.deps.kernel.deleteNetns(c.netnsPath).catch((err) => errors.push(err));
       c.netnsPath = '';
-      if (this.deps.registry.containers.byId.has(c.id)) this.deps.registry.containers.put(c);
+      if (this.deps.registry.containers.byId.has(c.id)) await this.deps.registry.containers.put(c);
     }
     if (errors.length) this.deps.log.warn({ container: c.name, errors: errors.map(String) }, 'sandbox teardown incomplete');
   }
@@ -65,32 +84,38 @@ export class SandboxService {
   /** Creates an endpoint (address, MAC, interface name) and asks the network's driver to plumb it. */
   async join(c: ContainerRecord, att: NetworkAttachment): Promise<EndpointRecord> {
     const net = this.deps.registry.findNetwork(att.networkId);
-    const ep = this.recordEndpoint(c, att, net);
+    const ep = await this.recordEndpoint(c, att, net);
     const defaultRoute = !net.internal && !this.deps.registry.endpointsOfContainer(c.id).some((e) => e.id !== ep.id && e.gateway4 && this.providesDefaultRoute(e));
     try {
       // Published ports go on the gateway endpoint only, as in Docker.
-      if (defaultRoute && net.driver === 'bridge') {
+      if (defaultRoute && this.deps.networks.capabilities(net).publishesPorts) {
         const requests = portRequests(c);
         if (requests.length) {
           const inUse = this.deps.registry.endpoints.all().flatMap((e) => (e.id === ep.id ? [] : (e.ports ?? [])));
           ep.ports = this.ports.allocate(c, net, ep, requests, inUse);
-          this.deps.registry.endpoints.put(ep);
+          await this.deps.registry.endpoints.put(ep);
         }
       }
-      await this.deps.networks.driverOf(net).join(net, ep, c.netnsPath, { defaultRoute });
+      await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute });
     } catch (err) {
-      this.releaseEndpoint(ep);
+      await this.releaseEndpoint(ep);
       throw err;
     }
+    this.connected(net, ep, c);
     return ep;
+  }
+
+  private connected(network: NetworkRecord, endpoint: EndpointRecord, container: ContainerRecord): void {
+    this.deps.events.emit({ type: 'network', action: 'connect', network, endpoint, container });
   }
 
   async leave(c: ContainerRecord, ep: EndpointRecord): Promise<void> {
     const net = this.deps.registry.networks.byId.get(ep.networkId);
     try {
-      if (net) await this.deps.networks.driverOf(net).leave(net, ep, c.netnsPath || null);
+      if (net) await (await this.deps.networks.driverOf(net)).leave(net, ep, c.netnsPath || null);
     } finally {
-      this.releaseEndpoint(ep);
+      await this.releaseEndpoint(ep);
+      if (net) this.deps.events.emit({ type: 'network', action: 'disconnect', network: net, endpoint: ep, container: c });
     }
   }
 
@@ -99,19 +124,19 @@ export class SandboxService {
     return Boolean(net && !net.internal);
   }
 
-  private recordEndpoint(c: ContainerRecord, att: NetworkAttachment, net: NetworkRecord): EndpointRecord {
+  private async recordEndpoint(c: ContainerRecord, att: NetworkAttachment, net: NetworkRecord): Promise<EndpointRecord> {
     const { registry, ipam } = this.deps;
     const used = new Set(registry.endpointsOfContainer(c.id).map((e) => e.ifname));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
     const v4 = net.ipam.config.find((p) => !p.Subnet.includes(':'));
     const v6 = net.ipam.config.find((p) => p.Subnet.includes(':'));
-    const ipv4 = v4 ? ipam.requestAddress(net.id, 'v4', att.ipv4Address || undefined) : '';
+    const ipv4 = v4 ? await ipam.requestAddress(net.id, 'v4', att.ipv4Address || undefined) : '';
     let ipv6 = '';
     try {
-      ipv6 = v6 && net.enableIPv6 ? ipam.requestAddress(net.id, 'v6', att.ipv6Address || undefined) : '';
+      ipv6 = v6 && net.enableIPv6 ? await ipam.requestAddress(net.id, 'v6', att.ipv6Address || undefined) : '';
     } catch (err) {
-      if (ipv4) ipam.releaseAddress(net.id, ipv4);
+      if (ipv4) await ipam.releaseAddress(net.id, ipv4);
       throw err;
     }
     const id = newId();
@@ -119,7 +144,7 @@ export class SandboxService {
       id,
       networkId: net.id,
       containerId: c.id,
-      ifname: c.networkMode === 'host' ? '' : `eth${index}`,
+      ifname: this.kind(c) === 'host' ? '' : `eth${index}`,
       hostIfname: `veth${id.slice(0, 7)}`,
       ipv4,
       ipv6,
@@ -130,14 +155,14 @@ export class SandboxService {
       requestedIpv4: att.ipv4Address,
       requestedIpv6: att.ipv6Address,
     };
-    registry.endpoints.put(ep);
+    await registry.endpoints.put(ep);
     return ep;
   }
 
-  private releaseEndpoint(ep: EndpointRecord): void {
+  private async releaseEndpoint(ep: EndpointRecord): Promise<void> {
     const { registry, ipam } = this.deps;
-    registry.endpoints.delete(ep.id);
-    if (ep.ipv4) ipam.releaseAddress(ep.networkId, ep.ipv4);
-    if (ep.ipv6) ipam.releaseAddress(ep.networkId, ep.ipv6);
+    await registry.endpoints.delete(ep.id);
+    if (ep.ipv4) await ipam.releaseAddress(ep.networkId, ep.ipv4);
+    if (ep.ipv6) await ipam.releaseAddress(ep.networkId, ep.ipv6);
   }
 }

@@ -1,11 +1,9 @@
-import { WeftError, forbidden, invalid, notFound, systemError } from '../common/errors.js';
+import { WeftError, forbidden, invalid, notFound, systemError, unavailable } from '../common/errors.js';
 
 // Docker 20.10's IPAM error texts and kinds, word for word (typos included), with where they
 // come from. libnetwork's types.*Errorf map to HTTP statuses as:
 //   BadRequest -> 400, Forbidden -> 403, NotFound -> 404, NoService -> 503, Internal -> 500,
 //   and a plain fmt.Errorf -> 500.
-
-export const unavailable = (message: string) => new WeftError('Unavailable', message);
 
 export const IpamErrors = {
   // libnetwork ipamapi/contract.go (vendored in 20.10)
@@ -14,11 +12,20 @@ export const IpamErrors = {
   ipAlreadyAllocated: () => forbidden('Address already in use'),
   ipOutOfRange: () => invalid('Requested address is out of range'),
 
+  // libnetwork ipam/allocator.go RequestAddress / ReleasePool
+  unknownPool: (poolId: string) => notFound(`cannot find address pool for poolID:${poolId}`),
+  poolsHeld: (netId: string) => systemError(`IPAM pools are already allocated for network ${netId}`),
+  noState: (netId: string) => systemError(`no IPAM state for network ${netId}`),
+  unknownAddressSpace: (space: string) => invalid(`cannot find address space ${space} (not found)`),
+
   // libnetwork ipam/allocator.go getPredefinedPool
   noDefaultPool: (v: 4 | 6) =>
     notFound(
       `could not find an available, non-overlapping IPv${v} address pool among the defaults to assign to the network`,
     ),
+
+  // libnetwork ipams/null/null.go
+  nullPoolRequest: () => invalid('null ipam driver does not handle specific address pool requests'),
 
   // libnetwork ipam/allocator.go RequestPool (wrapping ipamapi.ErrInvalidSubPool)
   invalidSubPool: (pool: string, subPool: string) =>

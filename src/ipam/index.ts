@@ -1,5 +1,10 @@
+export * from './api.js';
 export * from './cidr.js';
 export * from './pools.js';
-export * from './allocator.js';
+export { AddressSpace } from './space.js';
+export { DefaultIpam, SWARM_DEFAULT_POOLS, type DefaultIpamOptions } from './default.js';
+export { NullIpam } from './null.js';
+export { NetworkAddressing, type NetworkPoolsRequest, type RestoreRequest, type FamilyName } from './network.js';
+export { defaultBridgeConfig } from './default-bridge.js';
 export { IpamErrors } from './errors.js';
 export { OrdinalSet } from './bitmap.js';

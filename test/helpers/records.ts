@@ -1,5 +1,5 @@
-import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
-import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
+import { macFromIPv4 } from '../../src/common/mac.js';
+import type { ContainerConfig, ContainerRecord, EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 
 /** A 64-hex-digit ID made from a number, padded with `fill` (tell records apart by kind). */
 export const testId = (n: number, fill: string): string => String(n).padStart(4, '0').padEnd(64, fill);
@@ -47,5 +47,27 @@ export function endpointRecord(n: number, net: NetworkRecord, ip: string, fields
     requestedIpv4: '',
     requestedIpv6: '',
     ...fields,
+  };
+}
+
+/** A running container record with Docker's defaults for whatever a test does not say. */
+export function containerRecord(fields: Partial<Omit<ContainerRecord, 'config'>> & { name: string; config?: Partial<ContainerConfig> }): ContainerRecord {
+  const id = fields.id ?? testId(fields.name.length, 'c');
+  const { config, ...rest } = fields;
+  return {
+    id,
+    created: '2024-01-01T00:00:00.000000000Z',
+    imageId: 'sha256:' + '0'.repeat(64),
+    config: {
+      Hostname: id.slice(0, 12), Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false, ExposedPorts: null, Tty: false,
+      OpenStdin: false, StdinOnce: false, Env: [], Cmd: null, Image: 'alpine', Volumes: null, WorkingDir: '', Entrypoint: null, Labels: {}, ...config,
+    },
+    hostConfig: {},
+    networkMode: 'bridge',
+    networks: [],
+    state: { status: 'running', pid: 1, exitCode: 0, startedAt: '2024-01-01T00:00:00Z', finishedAt: '0001-01-01T00:00:00Z', error: '' },
+    netnsPath: '',
+    restartCount: 0,
+    ...rest,
   };
 }

@@ -58,8 +58,8 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
 
   const A = network(1, '10.231.1.0/24');
   const B = network(2, '10.231.2.0/24');
-  A.driverState = driver.prepareNetwork(A, []);
-  B.driverState = driver.prepareNetwork(B, [A]);
+  A.driverState = await driver.prepareNetwork(A, []);
+  B.driverState = await driver.prepareNetwork(B, [A]);
   await driver.createNetwork(A);
   await driver.createNetwork(B);
   await driver.createNetwork(B); // idempotent
@@ -111,7 +111,7 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
 
     const D = network(4, '10.231.4.0/24');
     D.internal = true;
-    D.driverState = driver.prepareNetwork(D, [A, B]);
+    D.driverState = await driver.prepareNetwork(D, [A, B]);
     await driver.createNetwork(D);
     const sd = join(dir, 'sd');
     await kernel.createNetns(sd);
@@ -158,7 +158,7 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
 
   await t.test('icc=false blocks containers of one network', async () => {
     const C = network(3, '10.231.3.0/24', { 'com.docker.network.bridge.enable_icc': 'false' });
-    C.driverState = driver.prepareNetwork(C, [A, B]);
+    C.driverState = await driver.prepareNetwork(C, [A, B]);
     await driver.createNetwork(C);
     const c1 = endpoint(5, C, 'eth2', '10.231.3.2');
     const c2 = endpoint(6, C, 'eth1', '10.231.3.3');
@@ -195,7 +195,7 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
     await kernel.createNetns(p);
     for (let i = 0; i < 20; i++) {
       const N = network(100 + i, `10.232.${i}.0/24`);
-      N.driverState = driver.prepareNetwork(N, []);
+      N.driverState = await driver.prepareNetwork(N, []);
       let t0 = performance.now();
       await driver.createNetwork(N);
       create.push(performance.now() - t0);

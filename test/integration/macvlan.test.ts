@@ -7,7 +7,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { MacvlanDriver } from '../../src/drivers/macvlan/macvlan.js';
 import { kernelHasModule } from '../../src/drivers/macvlan/unsupported.js';
-import { macFromIPv4 } from '../../src/drivers/bridge/mac.js';
+import { macFromIPv4 } from '../../src/common/mac.js';
 import { networkRecord } from '../helpers/records.js';
 
 // The macvlan driver against the kernel, without a daemon: a "daemon" namespace holding the
@@ -66,7 +66,7 @@ test('macvlan driver: join/leave, traffic on the segment, shim, restore; join ti
   const { daemon, other, kernel } = segment(t);
   const driver = new MacvlanDriver({ kernel });
   const net = network({ parent: 'phy0', 'weft.macvlan.host_shim': '10.77.0.250/24' }, { host: '10.77.0.250' });
-  net.driverState = driver.prepareNetwork(net, []);
+  net.driverState = await driver.prepareNetwork(net, []);
   await driver.createNetwork(net);
   const shim = net.driverState.shimName!;
   assert.match(daemon.run('ip', ['-d', 'link', 'show', shim]), /macvlan mode bridge/);
@@ -119,7 +119,7 @@ test('macvlan driver: VLAN parent on a kernel without 8021q fails leaving nothin
   const { daemon, kernel } = segment(t);
   const driver = new MacvlanDriver({ kernel });
   const net = network({ parent: 'phy0.50' });
-  net.driverState = driver.prepareNetwork(net, []);
+  net.driverState = await driver.prepareNetwork(net, []);
   const before = daemon.run('ip', ['-br', 'link']);
   const vlanWorks = spawnSync('nsenter', [`--net=${daemon.path}`, 'ip', 'link', 'add', 'link', 'phy0', 'name', 'probe.7', 'type', 'vlan', 'id', '7']).status === 0;
   if (vlanWorks) {

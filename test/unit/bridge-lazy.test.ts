@@ -66,7 +66,7 @@ test('createNetwork and deleteNetwork of an unused network spawn nothing', async
   const { kernel, calls } = fakeKernel();
   const driver = new BridgeDriver({ kernel });
   const A = network(1, '10.9.1.0/24');
-  A.driverState = driver.prepareNetwork(A, []);
+  A.driverState = await driver.prepareNetwork(A, []);
   await driver.createNetwork(A);
   await driver.deleteNetwork(A);
   assert.equal(calls.length, 0);
@@ -79,7 +79,7 @@ test('the first join realizes the network in its own batches; later joins add no
   const driver = new BridgeDriver({ kernel });
   driver.onRealized((n) => realized.push(n.name));
   const A = network(1, '10.9.1.0/24', { internal: true, options: { 'com.docker.network.bridge.enable_icc': 'true' } });
-  A.driverState = driver.prepareNetwork(A, []);
+  A.driverState = await driver.prepareNetwork(A, []);
   const br = A.driverState.bridgeName;
   await driver.createNetwork(A);
   assert.equal(calls.length, 0);
@@ -116,7 +116,7 @@ test('published ports and masquerade go in the same nft batch as the realization
   const { kernel, calls } = fakeKernel();
   const driver = new BridgeDriver({ kernel });
   const A = network(1, '10.9.1.0/24');
-  A.driverState = driver.prepareNetwork(A, []);
+  A.driverState = await driver.prepareNetwork(A, []);
   await driver.createNetwork(A);
   const ep = endpoint(1, A, '10.9.1.2', [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80 }] as EndpointRecord['ports']);
   await driver.join(A, ep, '/run/x/ns1', { defaultRoute: true });
@@ -132,7 +132,7 @@ test('concurrent first joins realize the network once', async () => {
   let announced = 0;
   const driver = new BridgeDriver({ kernel, onRealized: () => announced++ });
   const A = network(1, '10.9.1.0/24');
-  A.driverState = driver.prepareNetwork(A, []);
+  A.driverState = await driver.prepareNetwork(A, []);
   await driver.createNetwork(A);
   await Promise.all([1, 2, 3].map((i) => driver.join(A, endpoint(i, A, `10.9.1.${i + 1}`), `/run/x/ns${i}`, { defaultRoute: true })));
   assert.equal(calls.filter((c) => /type bridge/.test(c.text)).length, 1);
@@ -147,7 +147,7 @@ test('a failed realization is retried by the next join; delete cleans even a fai
   });
   const driver = new BridgeDriver({ kernel });
   const A = network(1, '10.9.1.0/24');
-  A.driverState = driver.prepareNetwork(A, []);
+  A.driverState = await driver.prepareNetwork(A, []);
   await assert.rejects(driver.join(A, endpoint(1, A, '10.9.1.2'), '/run/x/ns1', { defaultRoute: true }), /Invalid argument/);
   assert.equal(driver.isRealized(A.id), false);
   calls.length = 0;
@@ -165,7 +165,7 @@ test('an existing bridge ("File exists" on line 1) does not fail the realizing j
   const { kernel } = fakeKernel({ ipFail: (lines) => (/type bridge/.test(lines[0]) ? [{ line: 1, command: lines[0], error: 'RTNETLINK answers: File exists' }] : []) });
   const driver = new BridgeDriver({ kernel });
   const A = network(1, '10.9.1.0/24');
-  A.driverState = driver.prepareNetwork(A, []);
+  A.driverState = await driver.prepareNetwork(A, []);
   await driver.join(A, endpoint(1, A, '10.9.1.2'), '/run/x/ns1', { defaultRoute: true });
   assert.equal(driver.isRealized(A.id), true);
 });
@@ -174,7 +174,7 @@ test('the predefined default bridge is realized at create, as docker0 is', async
   const { kernel, calls } = fakeKernel();
   const driver = new BridgeDriver({ kernel });
   const D = network(9, '172.17.0.0/16', { predefined: true, name: 'bridge', options: { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': 'docker0' } });
-  D.driverState = driver.prepareNetwork(D, []);
+  D.driverState = await driver.prepareNetwork(D, []);
   await driver.createNetwork(D);
   assert.ok(calls.some((c) => c.kind === 'ip' && /link add docker0 type bridge/.test(c.text)));
   assert.ok(calls.some((c) => c.kind === 'nft' && /bridges \{ "docker0" \}/.test(c.text)));
@@ -186,9 +186,9 @@ test('restore realizes networks with endpoints or a bridge in the kernel, and le
   const B = network(2, '10.9.2.0/24'); // bridge found in the kernel (realized before the restart)
   const C = network(3, '10.9.3.0/24'); // never joined
   const probe = new BridgeDriver({ kernel: fakeKernel().kernel });
-  A.driverState = probe.prepareNetwork(A, []);
-  B.driverState = probe.prepareNetwork(B, [A]);
-  C.driverState = probe.prepareNetwork(C, [A, B]);
+  A.driverState = await probe.prepareNetwork(A, []);
+  B.driverState = await probe.prepareNetwork(B, [A]);
+  C.driverState = await probe.prepareNetwork(C, [A, B]);
   const brA = A.driverState.bridgeName;
   const brB = B.driverState.bridgeName;
   const brC = C.driverState.bridgeName;

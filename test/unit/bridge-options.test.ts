@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { WeftError } from '../../src/common/errors.js';
-import { macFromIPv4, macFromNetworkId } from '../../src/drivers/bridge/mac.js';
+import { macFromIPv4, macFromNetworkId } from '../../src/common/mac.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions } from '../../src/drivers/bridge/options.js';
 import { bridgeUpLines, gatewayCidrs, joinHostLines, joinSandboxLines, vethName } from '../../src/drivers/bridge/commands.js';
 import { HostDriver } from '../../src/drivers/host/index.js';
@@ -147,8 +147,8 @@ test('ip batch lines', () => {
 test('host and null drivers', async () => {
   const host = new HostDriver();
   assert.equal(host.name, 'host');
-  assert.deepEqual(host.prepareNetwork(netRecord({ driver: 'host' }), []), {});
-  assert.throws(() => host.prepareNetwork(netRecord({ driver: 'host', options: { foo: 'bar' } }), []), (e: unknown) => e instanceof WeftError && e.kind === 'InvalidParameter');
+  assert.deepEqual(await host.prepareNetwork(netRecord({ driver: 'host' }), []), {});
+  await assert.rejects(host.prepareNetwork(netRecord({ driver: 'host', options: { foo: 'bar' } }), []), (e: unknown) => e instanceof WeftError && e.kind === 'InvalidParameter');
   await host.join(netRecord(), ep(), '/nowhere', { defaultRoute: true });
   await host.leave(netRecord(), ep(), null);
   const none = new NullDriver();

@@ -2,11 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
-import Database from 'better-sqlite3';
 import dnsPacket from 'dns-packet';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { Registry } from '../../src/engine/registry.js';
+import { RecordFeed, testDnsService } from '../helpers/record-feed.js';
 import type { ContainerRecord, NetworkRecord } from '../../src/common/model.js';
 import { DnsServer } from '../../src/dns/server.js';
 import { Upstream } from '../../src/dns/upstream.js';
@@ -114,7 +113,7 @@ function net1(name: string, subnet: string, gateway: string, internal = false): 
   } as NetworkRecord;
 }
 
-function addContainer(reg: Registry, name: string, n: NetworkRecord, ip: string, aliases: string[] = []): ContainerRecord {
+function addContainer(reg: RecordFeed, name: string, n: NetworkRecord, ip: string, aliases: string[] = []): ContainerRecord {
   const id = hex();
   const c = {
     id, name, created: '', imageId: '', config: { Hostname: id.slice(0, 12) } as ContainerRecord['config'], hostConfig: {}, networkMode: n.name,
@@ -130,7 +129,7 @@ test('server: local names, forwarding, TCP, errors, floods, Node resolver', asyn
   const up = port();
   const p = port();
   const stub = await startStub({ address: '127.0.0.1', port: up, records: { 'ext.test': { A: ['192.0.2.7'], AAAA: ['2001:db8::7'] } } });
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const n = net1('n1', '127.1.0.0/16', '127.1.0.1');
   const internal = net1('int', '127.3.0.0/16', '127.3.0.1', true);
   reg.networks.put(n);
@@ -138,7 +137,7 @@ test('server: local names, forwarding, TCP, errors, floods, Node resolver', asyn
   addContainer(reg, 'web', n, '127.1.0.2/16', ['www']);
   addContainer(reg, 'client', n, '127.1.0.3/16');
   addContainer(reg, 'lonely', internal, '127.3.0.2/16');
-  const dns = new DnsServer({ registry: reg, upstreams: () => [`127.0.0.1:${up}`], log: quiet, port: p, searchDomains: () => [] });
+  const dns = new DnsServer({ feed: reg, service: testDnsService, upstreams: () => [`127.0.0.1:${up}`], log: quiet, port: p, searchDomains: () => [] });
   try {
     await dns.listen(n.id, '127.1.0.1');
     await dns.listen(n.id, '127.1.0.1'); // idempotent
@@ -192,13 +191,13 @@ test('server: a container’s own upstreams (upstreamsFor) are used for its forw
   const upB = port();
   const a = await startStub({ address: '127.0.0.1', port: upA, records: { 'ext.test': { A: ['192.0.2.1'] } } });
   const b = await startStub({ address: '127.0.0.1', port: upB, records: { 'ext.test': { A: ['192.0.2.2'] } } });
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const n = net1('n1', '127.6.0.0/16', '127.6.0.1');
   reg.networks.put(n);
   const special = addContainer(reg, 'special', n, '127.6.0.2/16');
   addContainer(reg, 'plain', n, '127.6.0.3/16');
   const dns = new DnsServer({
-    registry: reg, upstreams: () => [`127.0.0.1:${upA}`], upstreamsFor: (id) => (id === special.id ? [`127.0.0.1:${upB}`] : undefined),
+    feed: reg, service: testDnsService, upstreams: () => [`127.0.0.1:${upA}`], upstreamsFor: (id) => (id === special.id ? [`127.0.0.1:${upB}`] : undefined),
     log: quiet, port: p, searchDomains: () => [],
   });
   try {
@@ -216,8 +215,8 @@ test('server: a container’s own upstreams (upstreamsFor) are used for its forw
 
 test('server follow(): listens when a user-defined network appears, stops when it goes', async () => {
   const p = port();
-  const reg = new Registry(new Database(':memory:'));
-  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
+  const reg = new RecordFeed();
+  const dns = new DnsServer({ feed: reg, service: testDnsService, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
   try {
     dns.follow();
     const n = net1('n1', '127.4.0.0/16', '127.4.0.1');
@@ -228,7 +227,7 @@ test('server follow(): listens when a user-defined network appears, stops when i
     addContainer(reg, 'x', n, '127.4.0.2/16');
     const r = await udpAsk('127.4.0.1', p, q('x'), '127.4.0.2');
     assert.equal((r!.answers![0] as { data: string }).data, '127.4.0.2');
-    reg.endpoints.delete(reg.endpointsOfContainer(reg.lookupContainer('x')!.id)[0].id);
+    reg.endpoints.delete(reg.endpointsOfContainer([...reg.containers.byId.values()].find((c) => c.name === 'x')!.id)[0].id);
     reg.networks.delete(n.id);
     for (let i = 0; i < 50 && (await dns.stats()).listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual((await dns.stats()).listening, {});
@@ -239,9 +238,9 @@ test('server follow(): listens when a user-defined network appears, stops when i
 
 test('server follow(): an unrealized network gets its listener only when it is realized', async () => {
   const p = port();
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const realized = new Set<string>();
-  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [], isRealized: (n) => realized.has(n.id) });
+  const dns = new DnsServer({ feed: reg, service: testDnsService, upstreams: () => [], log: quiet, port: p, searchDomains: () => [], isRealized: (n) => realized.has(n.id) });
   try {
     dns.follow();
     const n = net1('lazy', '127.7.0.0/16', '127.7.0.1');
@@ -249,7 +248,7 @@ test('server follow(): an unrealized network gets its listener only when it is r
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual((await dns.stats()).listening, {}, 'no socket (and no bind retries) for a network without its bridge');
     realized.add(n.id);
-    reg.networks.emit('realized', n);
+    reg.realized(n);
     for (let i = 0; i < 50 && !(await dns.stats()).listening[n.id]; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(Object.values((await dns.stats()).listening), [['127.7.0.1']]);
   } finally {
@@ -259,14 +258,14 @@ test('server follow(): an unrealized network gets its listener only when it is r
 
 test('server: weft-dns answers repeats from its cache, rotates shared names, forgets on registry changes', async () => {
   const p = port();
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const n = net1('cached', '127.8.0.0/16', '127.8.0.1');
   reg.networks.put(n);
   const a = addContainer(reg, 'a', n, '127.8.0.2/16');
   addContainer(reg, 'b', n, '127.8.0.3/16', ['web']);
   addContainer(reg, 'c', n, '127.8.0.4/16', ['web']);
   addContainer(reg, 'client', n, '127.8.0.9/16');
-  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
+  const dns = new DnsServer({ feed: reg, service: testDnsService, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
   const ask = async (name: string, id: number, from = '127.8.0.9') => {
     const r = await udpAsk('127.8.0.1', p, q(name, 'A', id), from);
     assert.ok(r, `an answer to ${name}`);
@@ -310,11 +309,11 @@ test('server: weft-dns answers repeats from its cache, rotates shared names, for
 
 test('server: a killed weft-dns is restarted and its listeners bound again', async () => {
   const p = port();
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const n = net1('respawn', '127.10.0.0/16', '127.10.0.1');
   reg.networks.put(n);
   addContainer(reg, 'a', n, '127.10.0.2/16');
-  const dns = new DnsServer({ registry: reg, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
+  const dns = new DnsServer({ feed: reg, service: testDnsService, upstreams: () => [], log: quiet, port: p, searchDomains: () => [] });
   const helpers = () =>
     readdirSync('/proc')
       .filter((e) => /^\d+$/.test(e))

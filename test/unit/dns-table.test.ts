@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { Registry } from '../../src/engine/registry.js';
+import { followingTable, RecordFeed, testDnsService } from '../helpers/record-feed.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../../src/common/model.js';
-import { DnsTable, TYPE_A, TYPE_AAAA, TYPE_PTR, CONTAINER_TTL, type LookupResult } from '../../src/dns/table.js';
+import { TYPE_A, TYPE_AAAA, TYPE_PTR, CONTAINER_TTL, type LookupResult } from '../../src/dns/table.js';
 import { canonicalIp, ipv6Bytes, ipv6Text, ptrToIp } from '../../src/dns/ip.js';
 import { resolvConfFor, dnsAddresses, hostUpstreams } from '../../src/dns/server.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,8 +45,8 @@ function endpoint(c: ContainerRecord, net: NetworkRecord, ipv4: string, ipv6 = '
 }
 
 class World {
-  reg = new Registry(new Database(':memory:'));
-  table = new DnsTable(this.reg);
+  reg = new RecordFeed();
+  table = followingTable(this.reg).table;
   net(name: string, subnet: string, gw: string, over: Partial<NetworkRecord> = {}) {
     const n = netRecord(name, subnet, gw, over);
     this.reg.networks.put(n);
@@ -253,8 +252,8 @@ test('PTR for container addresses, only on shared networks', () => {
 });
 
 test('search domain suffix is stripped', () => {
-  const reg = new Registry(new Database(':memory:'));
-  const table = new DnsTable(reg, { searchDomains: () => ['corp.example.com'] });
+  const reg = new RecordFeed();
+  const { table, stop } = followingTable(reg, { searchDomains: () => ['corp.example.com'] });
   const n1 = netRecord('n1', '10.1.0.0/24', '10.1.0.1');
   reg.networks.put(n1);
   const c = containerRecord('db', [{ net: n1 }]);
@@ -263,9 +262,9 @@ test('search domain suffix is stripped', () => {
   assert.deepEqual(datas(table.lookup('10.1.0.5', 'db.corp.example.com', TYPE_A)), ['10.1.0.5']);
   assert.deepEqual(datas(table.lookup('10.1.0.5', 'db.corp.example.com.', TYPE_A)), ['10.1.0.5']);
   assert.equal(table.lookup('10.1.0.5', 'db.example.com', TYPE_A), null);
-  table.close();
+  stop();
   reg.endpoints.delete(reg.endpointsOfContainer(c.id)[0].id);
-  assert.ok(table.lookup('10.1.0.5', 'db', TYPE_A), 'closed table no longer follows the registry');
+  assert.ok(table.lookup('10.1.0.5', 'db', TYPE_A), 'a stopped table no longer follows the records');
 });
 
 test('the predefined bridge has no names; unknown source falls back to the receiving network', () => {
@@ -283,13 +282,13 @@ test('the predefined bridge has no names; unknown source falls back to the recei
 });
 
 test('network delete and records present before the table was made', () => {
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const n1 = netRecord('n1', '10.1.0.0/24', '10.1.0.1', { internal: true });
   reg.networks.put(n1);
   const c = containerRecord('early', [{ net: n1 }]);
   reg.containers.put(c);
   reg.endpoints.put(endpoint(c, n1, '10.1.0.5/24'));
-  const table = new DnsTable(reg);
+  const { table } = followingTable(reg);
   assert.deepEqual(datas(table.lookup('10.1.0.5', 'early', TYPE_A)), ['10.1.0.5']);
   assert.equal(table.internalOnly('10.1.0.5'), true);
   reg.endpoints.delete(reg.endpointsOfContainer(c.id)[0].id);
@@ -332,7 +331,7 @@ test('ip helpers', () => {
 });
 
 test('resolvConfFor and dnsAddresses', () => {
-  const reg = new Registry(new Database(':memory:'));
+  const reg = new RecordFeed();
   const bridge = netRecord('bridge', '172.17.0.0/16', '172.17.0.1', { predefined: true });
   const host = netRecord('host', '', '', { predefined: true, driver: 'host', ipam: { driver: 'default', options: null, config: [] } });
   const n1 = netRecord('n1', '10.1.0.0/24', '10.1.0.1');
@@ -343,18 +342,16 @@ test('resolvConfFor and dnsAddresses', () => {
   const v6only = netRecord('v6', 'fd03::/64', 'fd03::1', { enableIPv6: true });
   for (const n of [bridge, host, n1, n2, v6only]) reg.networks.put(n);
   const hostConf = { nameservers: ['192.0.2.53'], search: ['example.com'], options: ['edns0'] };
-  assert.equal(resolvConfFor(containerRecord('a', [{ net: bridge }]), reg, hostConf), null);
+  assert.equal(resolvConfFor(containerRecord('a', [{ net: bridge }]), (id) => reg.networks.byId.get(id), testDnsService, hostConf), null);
   const h = containerRecord('h', [{ net: host }]);
   h.networkMode = 'host';
-  assert.equal(resolvConfFor(h, reg, hostConf), null);
-  assert.deepEqual(resolvConfFor(containerRecord('b', [{ net: n2 }, { net: bridge }, { net: n1 }]), reg, hostConf), {
+  assert.equal(resolvConfFor(h, (id) => reg.networks.byId.get(id), testDnsService, hostConf), null);
+  assert.deepEqual(resolvConfFor(containerRecord('b', [{ net: n2 }, { net: bridge }, { net: n1 }]), (id) => reg.networks.byId.get(id), testDnsService, hostConf), {
     nameservers: ['10.2.0.1', '10.1.0.1', 'fd02::1'],
     search: ['example.com'],
     options: ['ndots:0'],
   });
-  assert.deepEqual(resolvConfFor(containerRecord('c', [{ net: v6only }]), reg, hostConf)?.nameservers, ['fd03::1']);
-  assert.deepEqual(dnsAddresses(bridge), []);
-  assert.deepEqual(dnsAddresses(host), []);
+  assert.deepEqual(resolvConfFor(containerRecord('c', [{ net: v6only }]), (id) => reg.networks.byId.get(id), testDnsService, hostConf)?.nameservers, ['fd03::1']);
   assert.deepEqual(dnsAddresses(n2), ['10.2.0.1', 'fd02::1']);
   assert.deepEqual(dnsAddresses({ ...n2, enableIPv6: false }), ['10.2.0.1']);
 });

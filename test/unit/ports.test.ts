@@ -57,8 +57,8 @@ test('create-time validation and warnings use Docker\'s texts', () => {
   assert.throws(() => validatePortBindings({ PortBindings: { '80/tcp': [{ HostPort: '70000' }] } }), { message: 'invalid port specification: "70000"' });
   validatePortBindings({ PortBindings: { '80/tcp': [{ HostPort: '8000-8010' }, { HostIp: '::1', HostPort: '' }] } });
   const c = container([], { '80/tcp': [{ HostPort: '80' }] });
-  assert.deepEqual(createWarnings({ ...c, networkMode: 'host' }), [HOST_MODE_WARNING]);
-  assert.deepEqual(createWarnings(c), []);
+  assert.deepEqual(createWarnings({ ...c, networkMode: 'host' }, true), [HOST_MODE_WARNING]);
+  assert.deepEqual(createWarnings(c, false), []);
   assert.deepEqual(mergeExposedPorts({ '80/tcp': {} }, { '81': {} }), { '80/tcp': {}, '81/tcp': {} });
   assert.equal(mergeExposedPorts(null, undefined), null);
 });

@@ -78,7 +78,8 @@ export function stateJson(c: ContainerRecord) {
   };
 }
 
-export function containerInspectJson(c: ContainerRecord, registry: Registry, dataRoot: string, logPath: string, version: string) {
+/** ownFiles: weft writes the container's /etc files (not when it shares the host's namespace). */
+export function containerInspectJson(c: ContainerRecord, registry: Registry, dataRoot: string, logPath: string, version: string, ownFiles: boolean) {
   const files = fileMounts(dataRoot, c.id);
   const networks = networksJson(c, registry, version);
   const bridge = networks.bridge ?? {};
@@ -90,9 +91,9 @@ export function containerInspectJson(c: ContainerRecord, registry: Registry, dat
     Args: [...(c.config.Entrypoint ?? []), ...(c.config.Cmd ?? [])].slice(1),
     State: stateJson(c),
     Image: c.imageId,
-    ResolvConfPath: c.networkMode === 'host' ? '' : files['/etc/resolv.conf'],
-    HostnamePath: c.networkMode === 'host' ? '' : files['/etc/hostname'],
-    HostsPath: c.networkMode === 'host' ? '' : files['/etc/hosts'],
+    ResolvConfPath: ownFiles ? files['/etc/resolv.conf'] : '',
+    HostnamePath: ownFiles ? files['/etc/hostname'] : '',
+    HostsPath: ownFiles ? files['/etc/hosts'] : '',
     LogPath: logPath,
     Name: `/${c.name}`,
     RestartCount: c.restartCount,

@@ -15,7 +15,7 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
   router.add('POST', '/containers/create', async (ctx) => {
     const body = parse(ContainerCreateSchema, await ctx.body());
     const c = await containers.create(body as never, ctx.query.get('name') ?? undefined);
-    return new Reply(201, { Id: c.id, Warnings: createWarnings(c) });
+    return new Reply(201, { Id: c.id, Warnings: createWarnings(c, engine.sandboxes.kind(c) === 'host') });
   });
 
   router.add('GET', '/containers/json', (ctx) => {
@@ -29,9 +29,15 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
     return list.map((c) => containerListJson(c, registry, ctx.version));
   });
 
+  router.add('POST', '/containers/prune', async (ctx) => {
+    const removed = await containers.prune(parseFilters(ctx.query.get('filters')));
+    for (const id of removed) engine.execs.forgetContainer(id);
+    return { ContainersDeleted: removed.length ? removed : null, SpaceReclaimed: 0 };
+  });
+
   router.add('GET', '/containers/{id}/json', (ctx) => {
     const c = registry.findContainer(ctx.params.id);
-    return containerInspectJson(c, registry, engine.opts.dataRoot, logPathOf(c.id), ctx.version);
+    return containerInspectJson(c, registry, engine.opts.dataRoot, logPathOf(c.id), ctx.version, engine.sandboxes.kind(c) !== 'host');
   });
 
   router.add('POST', '/containers/{id}/start', async (ctx) => {
@@ -47,8 +53,12 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
 
   router.add('POST', '/containers/{id}/restart', async (ctx) => {
     const t = ctx.query.get('t');
-    await containers.stop(ctx.params.id, t === null ? 10 : Number(t));
-    await containers.start(ctx.params.id);
+    await containers.restart(ctx.params.id, t === null ? 10 : Number(t));
+    return new Reply(204);
+  });
+
+  router.add('POST', '/containers/{id}/rename', async (ctx) => {
+    await containers.rename(ctx.params.id, ctx.query.get('name') ?? '');
     return new Reply(204);
   });
 

@@ -89,6 +89,34 @@ export function imageRoutes(router: Router, engine: Engine): void {
 
   router.add('GET', '/images/{name*}/json', (ctx) => images.inspect(images.resolve(ctx.params.name).Id));
 
+  router.add('POST', '/images/{name*}/tag', (ctx) => {
+    const id = images.resolve(ctx.params.name).Id;
+    const repo = ctx.query.get('repo') ?? '';
+    const tag = ctx.query.get('tag') || 'latest';
+    if (!repo) throw invalid('invalid reference format: repository name must have at least one component');
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo) || !/^[\w][\w.-]{0,127}$/.test(tag)) throw invalid('invalid reference format');
+    images.tag(id, `${repo}:${tag}`);
+    return new Reply(201);
+  });
+
+  router.add('GET', '/images/{name*}/history', (ctx) => {
+    const img = images.inspect(images.resolve(ctx.params.name).Id);
+    return [{ Comment: 'Imported from -', Created: Math.floor(Date.parse(String(img.Created)) / 1000), CreatedBy: '', Id: img.Id, Size: img.Size, Tags: img.RepoTags }];
+  });
+
+  router.add('POST', '/images/prune', () => {
+    // Dangling: untagged (docker import without a name) and used by no container.
+    const used = new Set(engine.registry.containers.all().map((c) => c.imageId));
+    const deleted: Record<string, string>[] = [];
+    let reclaimed = 0;
+    for (const img of images.list()) {
+      if ((img.RepoTags as string[]).length || used.has(img.Id as string)) continue;
+      deleted.push(...images.remove(img.Id as string));
+      reclaimed += img.Size as number;
+    }
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  });
+
   router.add('DELETE', '/images/{name*}', (ctx) => {
     const inUse = engine.registry.containers.all().some((c) => c.imageId === images.resolve(ctx.params.name).Id);
     const force = boolParam(ctx.query, 'force');

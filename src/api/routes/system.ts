@@ -1,5 +1,7 @@
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { Engine } from '../../engine/engine.js';
+import { isDefaultBridge } from '../../common/model.js';
+import { containerListJson } from '../format/container.js';
 import { API_VERSION, MIN_API_VERSION, type Router } from '../router.js';
 
 export const WEFT_VERSION = '0.1.0';
@@ -35,11 +37,24 @@ export function systemRoutes(router: Router, engine: Engine): void {
     BuildTime: '',
   }));
 
+  // docker system df: images and containers weft holds (it keeps no volumes or build cache).
+  router.add('GET', '/system/df', (ctx) => {
+    const containers = engine.registry.containers.all();
+    const images = engine.images.list().map((img): Record<string, unknown> => ({ ...img, SharedSize: 0, Containers: containers.filter((c) => c.imageId === img.Id).length }));
+    return {
+      LayersSize: images.reduce((sum, img) => sum + Number(img.Size), 0),
+      Images: images,
+      Containers: containers.map((c) => ({ ...containerListJson(c, engine.registry, ctx.version), SizeRw: 0, SizeRootFs: Number(images.find((i) => i.Id === c.imageId)?.Size ?? 0) })),
+      Volumes: [],
+      BuildCache: [],
+    };
+  });
+
   router.add('GET', '/info', () => {
     const all = engine.registry.containers.all();
     const running = all.filter((c) => c.state.status === 'running').length;
     return {
-      ID: engine.registry.networks.all().find((n) => n.name === 'bridge')?.id.slice(0, 36) ?? '',
+      ID: engine.registry.networks.all().find(isDefaultBridge)?.id.slice(0, 36) ?? '',
       Containers: all.length,
       ContainersRunning: running,
       ContainersPaused: 0,
@@ -47,7 +62,7 @@ export function systemRoutes(router: Router, engine: Engine): void {
       Images: engine.images.list().length,
       Driver: 'overlay',
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['k8s-file'] },
+      Plugins: { Volume: [], Network: engine.opts.drivers.all().map((d) => d.name).sort(), Authorization: null, Log: ['k8s-file'] },
       MemoryLimit: false,
       SwapLimit: false,
       CpuCfsPeriod: false,

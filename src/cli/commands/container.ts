@@ -142,6 +142,20 @@ export function registerContainer(parent: Command): void {
       await eachContainer(args, (name) => client.post(`/containers/${enc(name)}/kill`, undefined, { signal: o.signal }));
     });
 
+  sub(parent, 'rename', 'CONTAINER NEW_NAME', 'Rename a container')
+    .argument('[args...]')
+    .action(async (args: string[], _o, c: Command) => {
+      requireArgs(c, args, 2);
+      const [oldName, newName] = args.map((a) => a.trim());
+      if (!oldName || !newName) throw new CliError('Error: Neither old nor new names may be empty', 1);
+      try {
+        await clientFor(c).post(`/containers/${enc(oldName)}/rename`, undefined, { name: newName });
+      } catch (e) {
+        if (e instanceof DaemonError) throw new CliError(`${e.message}\nError: failed to rename container named ${oldName}`, 1);
+        throw e;
+      }
+    });
+
   sub(parent, 'rm', '[OPTIONS] CONTAINER [CONTAINER...]', 'Remove one or more containers')
     .alias('remove')
     .argument('[args...]')

@@ -1,6 +1,6 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { systemError } from '../../common/errors.js';
-import type { NetworkDriver } from '../driver.js';
+import type { DriverCapabilities, NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
 import { combineErrors } from '../../common/collect.js';
@@ -30,6 +30,7 @@ export interface BridgeDriverOptions {
 
 export class BridgeDriver implements NetworkDriver {
   readonly name = 'bridge';
+  readonly capabilities: DriverCapabilities = { scope: 'local', ipam: true, singleton: false, publishesPorts: true, dns: 'listener', sandbox: 'interface' };
   readonly kernel: Kernel;
   private ready: Promise<void> | null = null;
   private ipv6Ready = false;
@@ -78,7 +79,7 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
-  prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Record<string, string> {
+  async prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Promise<Record<string, string>> {
     return bridgeState(parseBridgeOptions(net, existing));
   }
 

@@ -1,6 +1,6 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { assertBatchSafe } from '../../kernel/batch.js';
-import { macFromNetworkId } from './mac.js';
+import { macFromNetworkId } from '../../common/mac.js';
 import type { BridgeConfig } from './options.js';
 
 // Pure builders of `ip -batch` lines for the bridge driver (unit-tested as text).

@@ -49,6 +49,9 @@ export function validIfname(name: string): boolean {
 
 /** Validates net.options; `existing` is every stored network (any driver). */
 export function parseBridgeOptions(net: NetworkRecord, existing: NetworkRecord[]): BridgeConfig {
+  // libnetwork bridge.go CreateNetwork: a bridge needs an IPv4 pool (the null IPAM driver gives 0.0.0.0/0).
+  const v4 = net.ipam.config.find((c) => c.Subnet && !c.Subnet.includes(':'));
+  if (!v4 || v4.Subnet === '0.0.0.0/0') throw invalid('ipv4 pool is empty');
   const o = net.options ?? {};
   const cfg: BridgeConfig = {
     bridgeName: `br-${net.id.slice(0, 12)}`,

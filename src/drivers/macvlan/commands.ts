@@ -1,6 +1,6 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { assertBatchSafe } from '../../kernel/batch.js';
-import { macFromIPv4 } from '../bridge/mac.js';
+import { macFromIPv4 } from '../../common/mac.js';
 import { OWNER_ALIAS_PREFIX, type MacvlanConfig, type VlanPlan } from './options.js';
 
 // Pure builders of `ip -batch` lines for the macvlan driver (unit-tested as text).

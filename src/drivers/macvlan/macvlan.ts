@@ -1,6 +1,6 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { invalid, systemError } from '../../common/errors.js';
-import type { NetworkDriver } from '../driver.js';
+import type { DriverCapabilities, NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
 import { combineErrors, ErrorCollector } from '../../common/collect.js';
@@ -33,13 +33,15 @@ const WEFT_DUMMY = /^dm-[0-9a-f]{12}$/;
 
 export class MacvlanDriver implements NetworkDriver {
   readonly name = 'macvlan';
+  // The gateway is the LAN's router, not this host: containers get no listener of ours there.
+  readonly capabilities: DriverCapabilities = { scope: 'local', ipam: true, singleton: false, publishesPorts: false, dns: 'names', sandbox: 'interface' };
   readonly kernel: Kernel;
 
   constructor(opts: MacvlanDriverOptions) {
     this.kernel = opts.kernel;
   }
 
-  prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Record<string, string> {
+  async prepareNetwork(net: NetworkRecord, existing: NetworkRecord[]): Promise<Record<string, string>> {
     return macvlanState(parseMacvlanOptions(net, existing));
   }
 
