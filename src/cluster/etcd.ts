@@ -111,7 +111,7 @@ export class EtcdMember {
       child.unref();
       this.pid = child.pid;
       if (child.pid) writeFileSync(this.pidFile, `${child.pid}\n`);
-      this.opts.log.info({ pid: child.pid }, 'etcd member started');
+      this.opts.log.info({ etcdPid: child.pid }, 'etcd member started');
     } finally {
       closeSync(fd);
     }
@@ -124,7 +124,7 @@ export class EtcdMember {
       return;
     }
     if (Date.now() < this.nextStart) return;
-    this.opts.log.warn({ pid: this.pid, failures: this.failures }, 'etcd member exited; restarting it');
+    this.opts.log.warn({ etcdPid: this.pid, failures: this.failures }, 'etcd member exited; restarting it');
     this.failures++;
     this.nextStart = Date.now() + Math.min(15_000, 1000 * 2 ** (this.failures - 1));
     try {

@@ -64,5 +64,17 @@ export function defaultSwarmSpec(): SwarmSpec {
   };
 }
 
+/**
+ * A requested spec over the current one, as swarmkit fills defaults: a zero value (null, 0, "",
+ * false in a nested object the client sent empty) keeps what is there; objects merge key by key.
+ */
+export function mergeSpec<T>(base: T, req: unknown): T {
+  if (req === null || req === undefined || req === 0 || req === '') return base;
+  if (typeof req !== 'object' || Array.isArray(req) || base === null || typeof base !== 'object' || Array.isArray(base)) return req as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(req as Record<string, unknown>)) out[k] = mergeSpec(out[k], v);
+  return out as T;
+}
+
 /** Quorum of n voting members, as raft counts it. */
 export const quorum = (n: number) => Math.floor(n / 2) + 1;

@@ -39,7 +39,7 @@ export class StoreCluster extends EventEmitter<ClusterEvents> implements Cluster
   readonly role = 'none' as const;
   readonly nodeId: string;
   readonly addr: string;
-  readonly etcd: Etcd3;
+  etcd: Etcd3 | undefined;
   private members: Membership | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
@@ -52,20 +52,21 @@ export class StoreCluster extends EventEmitter<ClusterEvents> implements Cluster
     if (!existsSync(idFile)) writeFileSync(idFile, swarmId() + '\n');
     this.nodeId = readFileSync(idFile, 'utf8').trim();
     this.addr = parseAddr(opts.store.advertise, 0, 'cluster-advertise').host;
-    const t = opts.store.tls;
-    this.etcd = openEtcd(opts.store.endpoints, t ? { ca: readFileSync(t.caFile), cert: t.certFile ? readFileSync(t.certFile) : undefined, key: t.keyFile ? readFileSync(t.keyFile) : undefined } : undefined);
   }
 
   /** Registers this node and starts watching; while the store is away it keeps retrying in the background. */
   async start(): Promise<void> {
+    const t = this.opts.store.tls;
+    this.etcd ??= await openEtcd(this.opts.store.endpoints, t ? { ca: readFileSync(t.caFile), cert: t.certFile ? readFileSync(t.certFile) : undefined, key: t.keyFile ? readFileSync(t.keyFile) : undefined } : undefined);
+    const etcd = this.etcd;
     try {
       const now = nowRfc3339Nano();
       const rec: NodeRecord = {
         id: this.nodeId, createdAt: now, updatedAt: now, spec: { Labels: {}, Role: 'worker', Availability: 'active' }, hostname: hostname(),
         engineVersion: this.opts.engineVersion, nanoCpus: cpus().length * 1e9, memoryBytes: totalmem(), addr: this.addr, managerAddr: '',
       };
-      await this.etcd.put(keys.node(this.nodeId)).value(JSON.stringify(rec)).exec();
-      const m = new Membership(this.etcd, this.nodeId, this.opts.store.ttlSeconds, this.opts.log);
+      await etcd.put(keys.node(this.nodeId)).value(JSON.stringify(rec)).exec();
+      const m = new Membership(etcd, this.nodeId, this.opts.store.ttlSeconds, this.opts.log);
       await m.start();
       this.members = m;
       m.on('changed', () => this.emit('nodes', this.nodes()));
@@ -90,6 +91,6 @@ export class StoreCluster extends EventEmitter<ClusterEvents> implements Cluster
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     await this.members?.close(false);
-    this.etcd.close();
+    this.etcd?.close();
   }
 }

@@ -1,9 +1,9 @@
 import { WeftError, invalid, notFound } from '../common/errors.js';
 import { nowRfc3339Nano } from '../common/time.js';
-import { keys, NO_LEADER, storeCall } from './kv.js';
+import { keys, NO_LEADER, retryReconfig, storeCall } from './kv.js';
 import { failedPrecondition, msg, unavailable } from './messages.js';
 import { tlsInfo } from './pki.js';
-import { quorum, type ClusterRecord, type NodeRecord, type NodeSpec, type SwarmSpec, type Versioned } from './records.js';
+import { mergeSpec, quorum, type ClusterRecord, type NodeRecord, type NodeSpec, type SwarmSpec, type Versioned } from './records.js';
 import type { Swarm } from './swarm.js';
 import { caDigest, joinToken, newSecret } from './tokens.js';
 
@@ -69,7 +69,7 @@ export async function updateSwarm(swarm: Swarm, query: URLSearchParams, spec: Pa
   const flag = (k: string) => ['1', 'true', 'True'].includes(query.get(k) ?? '');
   const next: ClusterRecord = {
     ...c.value,
-    spec: { ...c.value.spec, ...spec, Name: 'default' } as SwarmSpec,
+    spec: { ...mergeSpec(c.value.spec, spec), Name: 'default' },
     updatedAt: nowRfc3339Nano(),
     workerSecret: flag('rotateWorkerToken') ? newSecret() : c.value.workerSecret,
     managerSecret: flag('rotateManagerToken') ? newSecret() : c.value.managerSecret,
@@ -186,7 +186,7 @@ export async function updateNode(swarm: Swarm, ref: string, query: URLSearchPara
     const remaining = [...view.voters].filter((name) => name !== r.id);
     const reachable = remaining.filter((name) => up.has(name)).length;
     if (remaining.length === 0 || reachable < quorum(remaining.length)) throw failedPrecondition(msg.quorumLoss);
-    await storeCall(NO_LEADER, () => etcd.cluster.memberRemove({ ID: memberId }));
+    await storeCall(NO_LEADER, () => retryReconfig(() => etcd.cluster.memberRemove({ ID: memberId })));
   }
   const next: NodeRecord = {
     ...r,

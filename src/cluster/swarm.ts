@@ -11,11 +11,11 @@ import { advertiseAddr, parseAddr, SWARM_PORT, joinHostPort, type HostPort } fro
 import type { Cluster, ClusterEvents, ClusterNode, ClusterRole } from './cluster.js';
 import { EtcdMember, clientUrl, peerUrl } from './etcd.js';
 import { fetchTrustedCa, JoinServer, requestJoin, type JoinRequest, type JoinResponse } from './join-protocol.js';
-import { keys, NO_LEADER, openEtcd, storeCall } from './kv.js';
+import { keys, NO_LEADER, openEtcd, retryReconfig, storeCall } from './kv.js';
 import { Membership } from './membership.js';
 import { msg, unavailable } from './messages.js';
 import { CA_CERT, CA_KEY, createNodeKeyAndCsr, createRootCa, NODE_CERT, NODE_KEY, signNodeCsr, type SwarmRole } from './pki.js';
-import { defaultSwarmSpec, type ClusterRecord, type NodeRecord, type SwarmSpec } from './records.js';
+import { defaultSwarmSpec, mergeSpec, type ClusterRecord, type NodeRecord, type SwarmSpec } from './records.js';
 import { caDigest, newSecret, parseJoinToken, secretMatches, swarmId } from './tokens.js';
 
 // This node's part in a swarm: init, join, leave, and the reactions to its own role changing
@@ -142,7 +142,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     if (!existsSync(file)) return;
     this.state = JSON.parse(readFileSync(file, 'utf8')) as LocalState;
     if (this.state.role === 'manager') await this.etcdMember.ensure();
-    this.client = this.openClient();
+    this.client = await this.openClient();
     await this.connect('resume');
   }
 
@@ -189,7 +189,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     m.on('gone', (id, rec) => {
       if (rec) this.emit('nodeGone', { id, addr: rec.addr, role: rec.spec.Role, hostname: rec.hostname, alive: false });
     });
-    m.on('self', (rec) => void this.serial(() => this.onOwnRecord(rec?.value)).catch((err: unknown) => this.opts.log.error({ err }, 'role change failed')));
+    m.on('self', (rec) => this.reactToOwnRecord(rec?.value));
   }
 
   /** Keeps the managers' client URLs in state.json, so that a worker finds them after a restart. */
@@ -203,7 +203,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     }
   }
 
-  private openClient(): Etcd3 {
+  private openClient(): Promise<Etcd3> {
     const st = this.state!;
     const certs = this.dir('certificates');
     const others = st.endpoints.filter((u) => u !== clientUrl(st.addr));
@@ -240,10 +240,10 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
         await this.etcdMember.bootstrap({ name: nodeId, addr: adv.host, initialCluster: `${nodeId}=${peerUrl(adv.host)}`, state: 'new', clusterToken: clusterId });
         await this.etcdMember.waitHealthy(20_000);
         this.state = { nodeId, clusterId, role: 'manager', addr: adv.host, port: adv.port, listen, endpoints: [clientUrl(adv.host)] };
-        this.client = this.openClient();
+        this.client = await this.openClient();
         const now = nowRfc3339Nano();
         const cluster: ClusterRecord = {
-          id: clusterId, createdAt: now, updatedAt: now, spec: { ...defaultSwarmSpec(), ...req.Spec, Name: 'default' } as SwarmSpec, caCert: ca,
+          id: clusterId, createdAt: now, updatedAt: now, spec: { ...mergeSpec(defaultSwarmSpec(), req.Spec), Name: 'default' }, caCert: ca,
           workerSecret: newSecret(), managerSecret: newSecret(), dataPathPort: req.DataPathPort || 4789, subnetSize: req.SubnetSize || 24, defaultAddrPool: req.DefaultAddrPool?.length ? req.DefaultAddrPool : null,
         };
         const node = this.nodeRecord(nodeId, 'manager', adv, now);
@@ -308,7 +308,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     await storeCall(NO_LEADER, () => etcd.put(keys.node(nodeId)).value(JSON.stringify(node)).exec());
     const res: JoinResponse = { nodeId, clusterId: st.clusterId, role, cert, members: [], clusterToken: st.clusterId };
     if (role === 'manager') {
-      const added = await storeCall(NO_LEADER, () => etcd.cluster.memberAdd({ peerURLs: [peerUrl(String(req.addr))], isLearner: true }));
+      const added = await storeCall(NO_LEADER, () => retryReconfig(() => etcd.cluster.memberAdd({ peerURLs: [peerUrl(String(req.addr))], isLearner: true })));
       res.memberId = added.member.ID;
       res.caKey = readFileSync(join(this.dir('certificates'), CA_KEY), 'utf8');
       res.members = added.members.map((m) => ({ name: m.ID === added.member.ID ? nodeId : m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs }));
@@ -361,7 +361,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
       writeFileSync(join(certs, CA_KEY), res.caKey ?? '', { mode: 0o600 });
       await this.startMemberAndPromote(res.members, res.memberId!);
     }
-    this.client = this.openClient();
+    this.client = await this.openClient();
     this.save();
     await this.connect('join');
   }
@@ -371,7 +371,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     const st = this.state!;
     const initialCluster = members.filter((m) => m.name).flatMap((m) => m.peerURLs.map((u) => `${m.name}=${u}`)).join(',');
     await this.etcdMember.bootstrap({ name: st.nodeId, addr: st.addr, initialCluster, state: 'existing', clusterToken: st.clusterId });
-    const others = openEtcd(st.endpoints.filter((u) => u !== clientUrl(st.addr)), {
+    const others = await openEtcd(st.endpoints.filter((u) => u !== clientUrl(st.addr)), {
       ca: readFileSync(this.dir('certificates', CA_CERT)), cert: readFileSync(this.dir('certificates', NODE_CERT)), key: readFileSync(this.dir('certificates', NODE_KEY)),
     });
     try {
@@ -394,6 +394,18 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
 
   // ---- this node's own record changed: promoted, demoted, removed
 
+  /** Applies a change of this node's record; a failed step (etcd busy, a peer away) is retried until it holds. */
+  private reactToOwnRecord(rec: NodeRecord | undefined): void {
+    void this.serial(() => this.onOwnRecord(rec)).catch((err: unknown) => {
+      this.opts.log.warn({ err: String(err) }, 'role change not applied yet; retrying');
+      const retry = setTimeout(() => {
+        const m = this.members;
+        if (this.state && m) this.reactToOwnRecord(m.nodes.get(this.state.nodeId)?.value);
+      }, 2000);
+      retry.unref();
+    });
+  }
+
   private async onOwnRecord(rec: NodeRecord | undefined): Promise<void> {
     const st = this.state;
     if (!st) return;
@@ -414,11 +426,18 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     const etcd = this.client!;
     const caKey = await etcd.get(keys.caKey).string();
     writeFileSync(this.dir('certificates', CA_KEY), caKey ?? '', { mode: 0o600 });
-    const added = await etcd.cluster.memberAdd({ peerURLs: [peerUrl(st.addr)], isLearner: true });
+    // A retried promotion finds the learner it added before (not started yet, so no name).
+    const list = await etcd.cluster.memberList({});
+    const mine = list.members.find((m) => m.peerURLs.includes(peerUrl(st.addr)));
+    const added = mine
+      ? { member: mine, members: list.members }
+      : await retryReconfig(() => etcd.cluster.memberAdd({ peerURLs: [peerUrl(st.addr)], isLearner: true }));
     const members = added.members.map((m) => ({ name: m.ID === added.member.ID ? st.nodeId : m.name, peerURLs: m.peerURLs }));
-    await this.startMemberAndPromote(members, added.member.ID);
+    if (added.member.isLearner || !mine) await this.startMemberAndPromote(members, added.member.ID);
+    else await this.etcdMember.ensure();
     await this.swapClient('manager');
-    await etcd.put(keys.node(st.nodeId)).value(JSON.stringify({ ...rec, managerAddr: joinHostPort({ host: st.addr, port: st.port }), updatedAt: nowRfc3339Nano() })).exec().catch(() => undefined);
+    const latest = this.members?.nodes.get(st.nodeId)?.value ?? rec;
+    await this.client!.put(keys.node(st.nodeId)).value(JSON.stringify({ ...latest, managerAddr: joinHostPort({ host: st.addr, port: st.port }), updatedAt: nowRfc3339Nano() })).exec();
     await this.listenForJoins();
     this.opts.log.info({}, 'this node is now a manager');
   }
@@ -442,7 +461,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     const old = this.client;
     await this.members?.close(false);
     this.members = undefined;
-    this.client = this.openClient();
+    this.client = await this.openClient();
     old?.close();
     await this.connect('resume');
   }
@@ -477,7 +496,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
   private async removeOwnMember(etcd: Etcd3): Promise<void> {
     const list = await etcd.cluster.memberList({});
     const me = list.members.find((x) => x.name === this.state!.nodeId);
-    if (me) await etcd.cluster.memberRemove({ ID: me.ID });
+    if (me) await retryReconfig(() => etcd.cluster.memberRemove({ ID: me.ID }));
   }
 
   /** Forgets the swarm on this node: watches, join listener, etcd member and data, certificates, state. */
