@@ -14,7 +14,14 @@ export interface SwarmLab {
   stop(): Promise<void>;
 }
 
-export async function startSwarmLab(count: number, extraArgs: string[] = []): Promise<SwarmLab> {
+export interface SwarmLabOptions {
+  /** Extra weftd flags for a host. */
+  args?: (host: TestHost) => string[];
+  /** Runs once the hosts exist, before any weftd starts (e.g. an etcd of the test's own). */
+  beforeDaemons?: (hosts: TestHost[]) => Promise<void>;
+}
+
+export async function startSwarmLab(count: number, opts: SwarmLabOptions = {}): Promise<SwarmLab> {
   const ul = createUnderlay(count);
   const daemons: Daemon[] = [];
   const stop = async () => {
@@ -39,7 +46,8 @@ export async function startSwarmLab(count: number, extraArgs: string[] = []): Pr
     if (errors.length) throw new Error(`swarm lab teardown:\n- ${errors.join('\n- ')}`);
   };
   try {
-    for (const h of ul.hosts) daemons.push(await startDaemon('weft', { netns: h.netns, extraArgs }));
+    await opts.beforeDaemons?.(ul.hosts);
+    for (const h of ul.hosts) daemons.push(await startDaemon('weft', { netns: h.netns, extraArgs: opts.args?.(h) ?? [] }));
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
