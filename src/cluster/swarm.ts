@@ -10,13 +10,14 @@ import { nowRfc3339Nano } from '../common/time.js';
 import { advertiseAddr, parseAddr, SWARM_PORT, joinHostPort, type HostPort } from './addr.js';
 import type { Cluster, ClusterEvents, ClusterNode, ClusterRole } from './cluster.js';
 import { EtcdMember, clientUrl, peerUrl } from './etcd.js';
+import { admit } from './join-admit.js';
 import { fetchTrustedCa, JoinServer, requestJoin, type JoinRequest, type JoinResponse } from './join-protocol.js';
-import { keys, NO_LEADER, openEtcd, retryReconfig, storeCall } from './kv.js';
+import { keys, openEtcd, retryReconfig } from './kv.js';
 import { Membership } from './membership.js';
 import { msg, unavailable } from './messages.js';
 import { CA_CERT, CA_KEY, createNodeKeyAndCsr, createRootCa, NODE_CERT, NODE_KEY, signNodeCsr, type SwarmRole } from './pki.js';
 import { defaultSwarmSpec, mergeSpec, type ClusterRecord, type NodeRecord, type SwarmSpec } from './records.js';
-import { caDigest, newSecret, parseJoinToken, secretMatches, swarmId } from './tokens.js';
+import { newSecret, parseJoinToken, swarmId } from './tokens.js';
 
 // This node's part in a swarm: init, join, leave, and the reactions to its own role changing
 // (promote, demote, removal). State lives in <data-root>/swarm: state.json (who this node is),
@@ -86,7 +87,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
 
   constructor(readonly opts: SwarmOptions) {
     super();
-    this.etcdMember = new EtcdMember({ dir: this.dir('etcd'), certDir: this.dir('certificates'), log: opts.log.child({ component: 'etcd' }) });
+    this.etcdMember = new EtcdMember({ dir: this.dir('etcd'), certDir: this.dir('certificates'), log: opts.log.child({ part: 'etcd' }) });
   }
 
   // ---- the Cluster interface
@@ -160,7 +161,7 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
   private async connect(how: 'init' | 'join' | 'resume'): Promise<void> {
     const st = this.state;
     if (!st || !this.client) return;
-    const members = new Membership(this.client, st.nodeId, this.opts.heartbeatTtl ?? 6, this.opts.log.child({ component: 'membership' }));
+    const members = new Membership(this.client, st.nodeId, this.opts.heartbeatTtl ?? 6, this.opts.log.child({ part: 'membership' }));
     try {
       await members.start();
     } catch (err) {
@@ -276,48 +277,11 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
     const certs = this.dir('certificates');
     const server = new JoinServer(
       { ca: readFileSync(join(certs, CA_CERT), 'utf8'), cert: readFileSync(join(certs, NODE_CERT), 'utf8'), key: readFileSync(join(certs, NODE_KEY), 'utf8') },
-      (req) => this.admit(req),
-      this.opts.log.child({ component: 'swarm-join' }),
+      (req) => admit(this, req),
+      this.opts.log.child({ part: 'join' }),
     );
     await server.listen(this.state.listen);
     this.joinServer = server;
-  }
-
-  // ---- the manager's side of a join
-
-  /** Checks a joining node's secret, signs its certificate, records it and, for a manager, adds its etcd learner. */
-  private async admit(req: JoinRequest): Promise<JoinResponse> {
-    const st = this.state;
-    const etcd = this.client;
-    if (!st || !etcd || st.role !== 'manager') throw unavailable(msg.notManagerWorker);
-    const rec = await storeCall(NO_LEADER, () => etcd.get(keys.cluster).string());
-    if (!rec) throw unavailable(NO_LEADER);
-    const cluster = JSON.parse(rec) as ClusterRecord;
-    const token = parseJoinToken(String(req.token ?? ''));
-    const role: SwarmRole | undefined =
-      token.digest !== caDigest(cluster.caCert) ? undefined : secretMatches(token.secret, cluster.managerSecret) ? 'manager' : secretMatches(token.secret, cluster.workerSecret) ? 'worker' : undefined;
-    if (!role) throw invalid(msg.badSecret);
-    const nodeId = swarmId();
-    const cert = await signNodeCsr(this.dir('certificates'), String(req.csr), { nodeId, clusterId: st.clusterId, role, addr: String(req.addr) });
-    const now = nowRfc3339Nano();
-    const node: NodeRecord = {
-      id: nodeId, createdAt: now, updatedAt: now, spec: { Labels: {}, Role: role, Availability: req.availability ?? 'active' },
-      hostname: String(req.hostname), engineVersion: String(req.engineVersion), nanoCpus: Number(req.nanoCpus) || 0, memoryBytes: Number(req.memoryBytes) || 0,
-      addr: String(req.addr), managerAddr: role === 'manager' ? joinHostPort({ host: String(req.addr), port: SWARM_PORT }) : '',
-    };
-    await storeCall(NO_LEADER, () => etcd.put(keys.node(nodeId)).value(JSON.stringify(node)).exec());
-    const res: JoinResponse = { nodeId, clusterId: st.clusterId, role, cert, members: [], clusterToken: st.clusterId };
-    if (role === 'manager') {
-      const added = await storeCall(NO_LEADER, () => retryReconfig(() => etcd.cluster.memberAdd({ peerURLs: [peerUrl(String(req.addr))], isLearner: true })));
-      res.memberId = added.member.ID;
-      res.caKey = readFileSync(join(this.dir('certificates'), CA_KEY), 'utf8');
-      res.members = added.members.map((m) => ({ name: m.ID === added.member.ID ? nodeId : m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs }));
-    } else {
-      const list = await storeCall(NO_LEADER, () => etcd.cluster.memberList({}));
-      res.members = list.members.filter((m) => m.name && !m.isLearner).map((m) => ({ name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs }));
-    }
-    this.opts.log.info({ nodeId, role, addr: req.addr }, 'node joined the swarm');
-    return res;
   }
 
   // ---- docker swarm join

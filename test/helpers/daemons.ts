@@ -677,8 +677,8 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
 
 /** POST /swarm/leave?force=1 when the daemon is in a swarm; 503 (not in one) is fine. */
 async function leaveSwarm(socket: string): Promise<void> {
-  const info = await apiRequest(socket, 'GET', '/info', undefined, 10_000);
-  const state = info.json?.Swarm?.LocalNodeState;
+  const info = await apiRequest(socket, 'GET', '/info', undefined, 10_000).catch(() => undefined);
+  const state = info?.json?.Swarm?.LocalNodeState;
   if (!state || state === 'inactive') return;
   const r = await apiRequest(socket, 'POST', '/swarm/leave?force=1', undefined, 30_000);
   if (r.status !== 200 && r.status !== 503) throw new Error(`POST /swarm/leave?force=1: ${r.status} ${r.text.trim()}`);
