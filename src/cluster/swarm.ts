@@ -141,10 +141,16 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
   async start(): Promise<void> {
     const file = this.dir('state.json');
     if (!existsSync(file)) return;
-    this.state = JSON.parse(readFileSync(file, 'utf8')) as LocalState;
-    if (this.state.role === 'manager') await this.etcdMember.ensure();
-    this.client = await this.openClient();
-    await this.connect('resume');
+    try {
+      this.state = JSON.parse(readFileSync(file, 'utf8')) as LocalState;
+      if (this.state.role === 'manager') await this.etcdMember.ensure();
+      this.client = await this.openClient();
+      await this.connect('resume');
+    } catch (err) {
+      // A broken swarm state must not keep weftd from serving: it shows in Info.Swarm.Error.
+      this.lastError = `cannot resume the swarm: ${(err as Error).message}`;
+      this.opts.log.error({ err }, 'cannot resume the swarm');
+    }
   }
 
   /** Ends weftd's part; the etcd member keeps running (it survives weftd restarts). */
@@ -169,7 +175,9 @@ export class Swarm extends EventEmitter<ClusterEvents> implements Cluster {
       if (how !== 'resume') throw err;
       this.lastError = `cannot reach the swarm's store yet: ${(err as Error).message}`;
       this.opts.log.warn({ err: String(err) }, 'swarm store unreachable; retrying');
-      this.resumeTimer = setTimeout(() => void this.serial(() => this.connect('resume')), 2000);
+      this.resumeTimer = setTimeout(() => {
+        this.serial(() => this.connect('resume')).catch((e: unknown) => this.opts.log.error({ err: e }, 'swarm resume failed'));
+      }, 2000);
       this.resumeTimer.unref();
       return;
     }
