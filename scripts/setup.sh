@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   runc conmon nftables iproute2 busybox-static util-linux procps psmisc kmod \
-  docker.io python3-docker python3-pytest docker-compose etcd-server dnsperf podman \
+  docker.io python3-docker python3-pytest docker-compose etcd-server openssl dnsperf podman \
   netavark aardvark-dns libmnl-dev libnftables-dev iperf3 strace chromium \
   gcc libc6-dev nginx-light >/dev/null
 npm ci --no-audit --no-fund

@@ -156,3 +156,41 @@ export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infe
   if (issue.code === z.ZodIssueCode.custom && (issue.params as { bare?: boolean } | undefined)?.bare) throw invalid(issue.message);
   throw invalid(where ? `invalid value for ${where}: ${issue.message}` : issue.message);
 }
+
+// ---- swarm (POST /swarm/init, /swarm/join, /swarm/update, /nodes/{id}/update)
+
+export const SwarmInitSchema = z
+  .object({
+    ListenAddr: optStr,
+    AdvertiseAddr: optStr,
+    DataPathAddr: optStr,
+    DataPathPort: z.number().int().nullish().transform((v) => v ?? undefined),
+    DefaultAddrPool: z.array(z.string()).nullish().transform((v) => v ?? undefined),
+    SubnetSize: z.number().int().nullish().transform((v) => v ?? undefined),
+    ForceNewCluster: optBool,
+    Spec: z.object({}).passthrough().nullish().transform((v) => v ?? undefined),
+  })
+  .passthrough();
+
+export const SwarmJoinSchema = z
+  .object({
+    ListenAddr: optStr,
+    AdvertiseAddr: optStr,
+    DataPathAddr: optStr,
+    RemoteAddrs: z.array(z.string()).nullish().transform((v) => v ?? undefined),
+    JoinToken: optStr,
+    // The docker CLI sends "" when --availability is not given.
+    Availability: z.enum(['active', 'pause', 'drain', '']).nullish().transform((v) => v || undefined),
+  })
+  .passthrough();
+
+export const SwarmSpecSchema = z.object({ Name: optStr, Labels: nullableStringMap }).passthrough();
+
+export const NodeSpecSchema = z
+  .object({
+    Name: optStr,
+    Labels: nullableStringMap.transform((v) => v ?? undefined),
+    Role: optStr,
+    Availability: optStr,
+  })
+  .passthrough();

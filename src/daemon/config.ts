@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { parseCidr, parseIp } from '../ipam/cidr.js';
 import { type PoolSpec, PredefinedPools, parsePoolSpec } from '../ipam/pools.js';
+import type { ClusterStoreConfig } from '../cluster/store-cluster.js';
+import { parseClusterStore } from './cluster-store-config.js';
 
 // weftd's configuration: dockerd's flags and daemon.json keys (the subset weft implements).
 // Flags and file merge as in dockerd (daemon/config/config.go): a key set in both places is an
@@ -32,6 +34,8 @@ export interface DaemonConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   configFile: string;
   imageSeedDir: string;
+  /** --cluster-store etcd://... with --cluster-advertise and --cluster-store-opt; undefined: none. */
+  clusterStore: ClusterStoreConfig | undefined;
 }
 
 export class DaemonConfigError extends Error {
@@ -45,7 +49,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/weft/daemon.json';
 export const DEFAULT_HOST = 'unix:///run/weft/weft.sock';
 export const DEFAULT_IMAGE_SEED_DIR = fileURLToPath(new URL('../../../images', import.meta.url));
 
-type Kind = 'string' | 'bool' | 'int' | 'strings' | 'pools';
+type Kind = 'string' | 'bool' | 'int' | 'strings' | 'pools' | 'map';
 
 interface KeyDef {
   key: string; // daemon.json key
@@ -71,6 +75,9 @@ const KEYS: KeyDef[] = [
   { key: 'iptables', flags: ['iptables'], kind: 'bool' },
   { key: 'log-level', flags: ['log-level'], kind: 'string' },
   { key: 'image-seed-dir', flags: ['image-seed-dir'], kind: 'string' },
+  { key: 'cluster-store', flags: ['cluster-store'], kind: 'string' },
+  { key: 'cluster-advertise', flags: ['cluster-advertise'], kind: 'string' },
+  { key: 'cluster-store-opts', flags: ['cluster-store-opt'], kind: 'map' },
 ];
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -106,7 +113,10 @@ function buildProgram(): Command {
     .option('--iptables [bool]', 'enable firewall rules (default true)')
     .option('--config-file <path>', `daemon configuration file (default "${DEFAULT_CONFIG_FILE}")`)
     .option('-l, --log-level <level>', 'log level: debug, info, warn, error, fatal (default "info")')
-    .option('--image-seed-dir <dir>', 'directory of seed image tarballs (weft only)');
+    .option('--image-seed-dir <dir>', 'directory of seed image tarballs (weft only)')
+    .option('--cluster-store <url>', 'URL of the distributed storage backend (etcd://host:port[,host:port])')
+    .option('--cluster-advertise <address>', 'address or interface name to advertise')
+    .option('--cluster-store-opt <key=value>', 'set cluster store options (repeatable)', collect);
   return p;
 }
 
@@ -135,6 +145,7 @@ function flagFormat(kind: Kind, v: unknown): string {
     }
   }).join(', ');
   if (kind === 'bool') return v === true || v === undefined ? 'true' : String(v);
+  if (kind === 'map') return `map[${(v as string[]).map((kv) => kv.replace('=', ':')).sort().join(' ')}]`;
   return String(v);
 }
 
@@ -178,6 +189,9 @@ function fromFile(def: KeyDef, v: unknown, path: string): unknown {
     case 'strings':
       if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw bad('an array of strings');
       return v;
+    case 'map':
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) throw bad('an object of strings');
+      return Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`);
     case 'pools': {
       const ok =
         Array.isArray(v) &&
@@ -320,6 +334,13 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     throw new DaemonConfigError(`invalid bridge "${bridge}": must be 1 to 15 characters, without spaces, "/" or ":"`);
   }
 
+  let clusterStore: ClusterStoreConfig | undefined;
+  try {
+    clusterStore = parseClusterStore(get<string>('cluster-store'), get<string>('cluster-advertise'), get<string[]>('cluster-store-opts') ?? []);
+  } catch (err) {
+    throw new DaemonConfigError((err as Error).message);
+  }
+
   const bool = (key: string, dflt: boolean) => get<boolean>(key) ?? dflt;
   return {
     hosts,
@@ -340,5 +361,6 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     logLevel,
     configFile,
     imageSeedDir: resolve(get<string>('image-seed-dir') ?? DEFAULT_IMAGE_SEED_DIR),
+    clusterStore,
   };
 }

@@ -20,6 +20,7 @@ import { openDatabase } from '../store/db.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
 import { parseDaemonArgs, type DaemonConfig } from './config.js';
+import { startCluster } from './cluster.js';
 import { readHostRoutes } from './hostRoutes.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
@@ -89,7 +90,8 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   }, 5000);
   routeTimer.unref();
 
-  const server = createApiServer(buildApi(engine), log);
+  const cluster = await startCluster(config, log);
+  const server = createApiServer(buildApi(engine, cluster.swarm, cluster.cluster), log);
   // Upgraded (attach/exec) connections are not the http server's any more: track them to end them at shutdown.
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (_req, socket: Duplex) => {
@@ -113,6 +115,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     for (const socket of hijacked) socket.destroy();
     await closed;
     await dns.closeAll();
+    await cluster.close();
     await engine.registry.close();
   };
 }

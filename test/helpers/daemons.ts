@@ -58,6 +58,11 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** Extra environment for the daemon process. */
   daemonEnv?: NodeJS.ProcessEnv;
+  /**
+   * Runs the daemon in this namespace (a host of a multi-host test, test/helpers/underlay.ts)
+   * instead of a fresh one; its owner deletes it, stop() only ends what the daemon started.
+   */
+  netns?: TestNetns;
 }
 
 export interface Daemon {
@@ -368,7 +373,8 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   mkdirSync(`${tmpRoot}/cli`, { recursive: true });
   writeFileSync(`${tmpRoot}/daemon.json`, '{}\n');
 
-  const netns = createTestNetns('wt');
+  const ownNetns = !opts.netns;
+  const netns = opts.netns ?? createTestNetns('wt');
   const host = `unix://${socket}`;
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: host, WEFT_HOST: host, DOCKER_CONFIG: `${tmpRoot}/cli` };
   for (const v of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION']) delete env[v];
@@ -506,7 +512,7 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
       }
       execFileSync('sleep', ['0.2']);
     }
-    netns.destroy(); // kills what is left in the daemon's namespace (containerd, shims, conmon)
+    if (ownNetns) netns.destroy(); // kills what is left in the daemon's namespace (containerd, shims, conmon)
     for (const mp of mountsUnder(roots)) {
       try {
         execFileSync('umount', [mp], { stdio: 'ignore' });
@@ -610,6 +616,9 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
           } catch (e) {
             errors.push(`removing containers: ${e}`);
           }
+          // A swarm member keeps its etcd (weft) or raft state (dockerd) across restarts, as
+          // containers are kept: leave the swarm through the API, so that the daemon ends them.
+          await leaveSwarm(socket).catch((e) => errors.push(`leaving the swarm: ${e}`));
           await killDaemon('SIGTERM', 15_000);
           if (!st.exited) errors.push(`${kind} daemon ignored SIGTERM for 15 s, SIGKILLed`);
           await killDaemon('SIGKILL', 5000);
@@ -643,7 +652,7 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
       if (procs.length) errors.push(`processes still alive after teardown: ${procs.map((p) => `${p.pid} ${p.what}`).join('; ')}`);
       const mounts = mountsUnder(roots);
       if (mounts.length) errors.push(`mounts still present: ${mounts.join(', ')}`);
-      if (netnsExists(netnsName)) errors.push(`network namespace ${netnsName} still exists`);
+      if (ownNetns && netnsExists(netnsName)) errors.push(`network namespace ${netnsName} still exists`);
       for (const dir of roots) if (existsSync(dir)) errors.push(`directory ${dir} still exists`);
       if (errors.length) {
         throw new Error(`${kind} daemon teardown found problems:\n- ${errors.join('\n- ')}\nlog tail:\n${logTail}`);
@@ -664,6 +673,15 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
     throw err;
   }
   return daemon;
+}
+
+/** POST /swarm/leave?force=1 when the daemon is in a swarm; 503 (not in one) is fine. */
+async function leaveSwarm(socket: string): Promise<void> {
+  const info = await apiRequest(socket, 'GET', '/info', undefined, 10_000).catch(() => undefined);
+  const state = info?.json?.Swarm?.LocalNodeState;
+  if (!state || state === 'inactive') return;
+  const r = await apiRequest(socket, 'POST', '/swarm/leave?force=1', undefined, 30_000);
+  if (r.status !== 200 && r.status !== 503) throw new Error(`POST /swarm/leave?force=1: ${r.status} ${r.text.trim()}`);
 }
 
 /**

@@ -1,14 +1,16 @@
 import type { Engine } from '../../engine/engine.js';
+import type { Cluster } from '../../cluster/cluster.js';
+import { msg } from '../../cluster/messages.js';
 import type { EndpointSettings } from '../../engine/attachments.js';
 import type { IpamPoolConfig } from '../../common/model.js';
-import { notFound } from '../../common/errors.js';
+import { notFound, systemError } from '../../common/errors.js';
 import { parseFilters } from '../../engine/filters.js';
 import { networkJson } from '../format/network.js';
 import { compareVersions, type Router } from '../router.js';
 import { NetworkConnectSchema, NetworkCreateSchema, NetworkDisconnectSchema, NetworkInspectQuerySchema, parse } from '../schemas.js';
 import { Reply } from '../server.js';
 
-export function networkRoutes(router: Router, engine: Engine): void {
+export function networkRoutes(router: Router, engine: Engine, cluster?: Cluster): void {
   const { registry, networks, connections } = engine;
 
   router.add('GET', '/networks', (ctx) => {
@@ -29,6 +31,8 @@ export function networkRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/networks/create', async (ctx) => {
     const body = parse(NetworkCreateSchema, await ctx.body());
+    // An overlay needs a cluster: outside one, dockerd answers 500 with its swarm text.
+    if (body.Driver === 'overlay' && cluster && cluster.mode === 'none') throw systemError(msg.notManagerInactive);
     // API 1.44 deprecated CheckDuplicate: the daemon always checks. Before, off means a second
     // network of the same name is made, with a warning.
     const checkDuplicate = compareVersions(ctx.version, '1.44') >= 0 || body.CheckDuplicate === true;

@@ -6,7 +6,7 @@ import { API_VERSION, MIN_API_VERSION, type Router } from '../router.js';
 
 export const WEFT_VERSION = '0.1.0';
 
-export function systemRoutes(router: Router, engine: Engine): void {
+export function systemRoutes(router: Router, engine: Engine, swarmInfo: () => object | undefined = () => undefined): void {
   const ping = (_ctx: unknown, res: import('node:http').ServerResponse) => {
     res.writeHead(200, {
       'Api-Version': API_VERSION,
@@ -97,7 +97,7 @@ export function systemRoutes(router: Router, engine: Engine): void {
       ServerVersion: WEFT_VERSION,
       Runtimes: { runc: { path: 'runc' } },
       DefaultRuntime: 'runc',
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: swarmInfo() ?? { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',

@@ -2,6 +2,8 @@ import type { Engine } from '../../engine/engine.js';
 import { notFound, notImplemented, unavailable } from '../../common/errors.js';
 import { Reply } from '../server.js';
 import type { Router } from '../router.js';
+import type { Cluster } from '../../cluster/cluster.js';
+import { msg } from '../../cluster/messages.js';
 
 // Docker endpoints for features weft does not have. Each answers as a dockerd does when the
 // feature is not in use (an empty list, nothing to prune, no such volume) or, where dockerd would
@@ -9,26 +11,23 @@ import type { Router } from '../router.js';
 // does not do; never a bare `page not found`. Container subpaths look the container up first, as
 // dockerd does, so a wrong name is still 404 `No such container`.
 
-export const NOT_SWARM_MANAGER =
-  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
-
 const NO_REGISTRY = 'weft has no registry client: images come from `docker import` (or set-up\'s local images)';
 
-export function unservedRoutes(router: Router, engine: Engine): void {
-  // Swarm services and their objects: weft's swarm mode (if any) runs overlay networks, not services.
+export function unservedRoutes(router: Router, engine: Engine, cluster: Cluster): void {
+  // Swarm services and their objects: weft's swarm mode runs overlay networks, not services.
+  const refuse = () => {
+    if (cluster.role === 'worker') throw unavailable(msg.notManagerWorker);
+    if (cluster.role !== 'manager') throw unavailable(msg.notManagerInactive);
+    throw notImplemented('weft does not run swarm services, tasks, secrets or configs: its swarm mode carries overlay networks for standalone containers');
+  };
   for (const kind of ['services', 'tasks', 'secrets', 'configs']) {
-    const refuse = () => {
-      throw unavailable(NOT_SWARM_MANAGER);
-    };
     router.add('GET', `/${kind}`, refuse);
     router.add('POST', `/${kind}/create`, refuse);
     router.add('GET', `/${kind}/{id}`, refuse);
     router.add('DELETE', `/${kind}/{id}`, refuse);
     router.add('POST', `/${kind}/{id}/update`, refuse);
   }
-  router.add('GET', '/services/{id}/logs', () => {
-    throw unavailable(NOT_SWARM_MANAGER);
-  });
+  router.add('GET', '/services/{id}/logs', refuse);
 
   // Volumes: weft keeps none, so there is never one to list, find or prune.
   router.add('GET', '/volumes', () => ({ Volumes: [], Warnings: null }));
