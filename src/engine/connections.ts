@@ -77,7 +77,7 @@ export class ConnectionService {
       c.networks = c.networks.filter((a) => a !== att);
       await registry.containers.put(c);
       const ep = registry.endpointsOfContainer(c.id).find((e) => e.networkId === net!.id);
-      if (ep) await sandboxes.leave(c, ep);
+      if (ep) await sandboxes.disconnect(c, ep);
       containers.writeFiles(c);
     });
   }

@@ -46,6 +46,8 @@ export class ContainerService {
   private readonly waiters = new Map<string, Waiter[]>();
   /** Signals being sent, per container (see signal()). */
   private readonly signalling = new Map<string, Promise<unknown>>();
+  /** Containers being removed: a second remove meanwhile is refused, as dockerd does. */
+  private readonly removing = new Set<string>();
 
   constructor(private readonly deps: ContainerDeps) {
     deps.runtime.on('exit', (id: string, code: number) => {
@@ -262,20 +264,33 @@ export class ContainerService {
     this.announce('restart', this.deps.registry.findContainer(ref));
   }
 
+  /**
+   * Two removes of one container at once both used to answer 204 (and log the removal twice):
+   * the second waited for the first's kill, then found nothing to do. dockerd refuses it with
+   * 409 "removal of container X is already in progress" (daemon/delete.go); so does weft now.
+   */
   async remove(ref: string, force: boolean): Promise<void> {
     const c = this.deps.registry.findContainer(ref);
-    if (c.state.status === 'running') {
-      if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
-      const exited = this.waitFor(c.id, 'not-running');
-      await this.signal(c, 'SIGKILL').catch(() => undefined);
-      await exited;
+    if (this.removing.has(c.id)) throw conflict(`removal of container ${ref} is already in progress`);
+    this.removing.add(c.id);
+    try {
+      if (c.state.status === 'running') {
+        if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
+        const exited = this.waitFor(c.id, 'not-running');
+        await this.signal(c, 'SIGKILL').catch(() => undefined);
+        await exited;
+      }
+      const removed = await this.deps.serial.run(async () => {
+        if (!this.deps.registry.containers.byId.has(c.id)) return false;
+        await this.deps.sandboxes.tearDown(c);
+        await this.deps.runtime.remove(c.id);
+        await this.deps.registry.containers.delete(c.id);
+        return true;
+      });
+      if (!removed) return;
+    } finally {
+      this.removing.delete(c.id);
     }
-    await this.deps.serial.run(async () => {
-      if (!this.deps.registry.containers.byId.has(c.id)) return;
-      await this.deps.sandboxes.tearDown(c);
-      await this.deps.runtime.remove(c.id);
-      await this.deps.registry.containers.delete(c.id);
-    });
     this.resolveWaiters(c.id, 'removed', c.state.exitCode);
     this.deps.log.info({ container: c.name, id: c.id }, 'container removed');
     this.announce('destroy', c);

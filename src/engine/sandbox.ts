@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { NetworkAddressing } from '../ipam/index.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { macFromIPv4 } from '../common/mac.js';
+import { defaultRouteLines } from '../drivers/bridge/commands.js';
 import { newId } from '../common/ids.js';
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { NetworkService } from './networks.js';
@@ -117,6 +118,23 @@ export class SandboxService {
       await this.releaseEndpoint(ep);
       if (net) this.deps.events.emit({ type: 'network', action: 'disconnect', network: net, endpoint: ep, container: c });
     }
+  }
+
+  /**
+   * A live disconnect: leaves the network, and when that endpoint held the default route, the
+   * next endpoint on a non-internal network takes it over (libnetwork's sandbox.updateGateway).
+   * Without that, a container still on another such network lost its way out.
+   */
+  async disconnect(c: ContainerRecord, ep: EndpointRecord): Promise<void> {
+    const held = this.gatewayEndpoint(c)?.id === ep.id;
+    await this.leave(c, ep);
+    const next = held && c.netnsPath ? this.gatewayEndpoint(c) : undefined;
+    if (next) await this.deps.kernel.ipBatch(defaultRouteLines(next), { netns: c.netnsPath });
+  }
+
+  /** The endpoint holding the default route: the first joined on a non-internal network (see join). */
+  private gatewayEndpoint(c: ContainerRecord): EndpointRecord | undefined {
+    return this.deps.registry.endpointsOfContainer(c.id).find((e) => e.gateway4 && this.providesDefaultRoute(e));
   }
 
   private providesDefaultRoute(ep: EndpointRecord): boolean {

@@ -68,7 +68,14 @@ export function joinSandboxLines(ep: EndpointRecord, defaultRoute: boolean): str
   if (ep.ipv4) lines.push(`addr replace ${ep.ipv4} brd + dev ${dev}`);
   if (ep.ipv6) lines.push(`addr replace ${ep.ipv6} dev ${dev} nodad`);
   lines.push(`link set ${dev} up`);
-  if (defaultRoute && ep.gateway4 && ep.ipv4) lines.push(`route replace default via ${ep.gateway4} dev ${dev}`);
-  if (defaultRoute && ep.gateway6 && ep.ipv6) lines.push(`route replace default via ${ep.gateway6} dev ${dev}`);
+  if (defaultRoute) lines.push(...defaultRouteLines(ep));
+  return lines;
+}
+
+/** The sandbox's default routes through this endpoint's gateways (at a join, or when it takes over the route). */
+export function defaultRouteLines(ep: EndpointRecord): string[] {
+  const lines: string[] = [];
+  if (ep.gateway4 && ep.ipv4) lines.push(`route replace default via ${ep.gateway4} dev ${ep.ifname}`);
+  if (ep.gateway6 && ep.ipv6) lines.push(`route replace default via ${ep.gateway6} dev ${ep.ifname}`);
   return lines;
 }
