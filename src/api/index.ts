@@ -5,6 +5,7 @@ import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { systemRoutes } from './routes/system.js';
+import { weftRoutes } from './routes/weft.js';
 
 export function buildApi(engine: Engine): Router {
   const router = new Router();
@@ -13,5 +14,6 @@ export function buildApi(engine: Engine): Router {
   containerRoutes(router, engine, (id) => engine.runtime.logPath(id));
   execRoutes(router, engine);
   imageRoutes(router, engine);
+  weftRoutes(router, engine);
   return router;
 }

@@ -8,6 +8,7 @@ import { registerImage } from './commands/image.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPs } from './commands/ps.js';
+import { registerSystem } from './commands/system.js';
 import { TemplateError } from './template.js';
 
 export function buildProgram(): Command {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerPs(program);
   registerInspect(program);
   registerImage(program);
+  registerSystem(program);
 
   // `weft container <cmd>` mirrors the top-level container commands.
   const container = sub(program, 'container', 'COMMAND', 'Manage containers');
