@@ -86,7 +86,7 @@ export function systemRoutes(router: Router, engine: Engine): void {
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',
-      SecurityOptions: [],
+      SecurityOptions: ['name=seccomp,profile=default'],
       Warnings: [],
     };
   });
