@@ -11,6 +11,7 @@ import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { systemRoutes } from './routes/system.js';
 import { unservedRoutes } from './routes/unserved.js';
+import { weftRoutes } from './routes/weft.js';
 
 /** swarm: this node's swarm (null with --cluster-store); cluster: what overlay networks would use. */
 export function buildApi(engine: Engine, swarm: Swarm | null = null, cluster: Cluster = swarm ?? new NoCluster()): Router {
@@ -23,5 +24,6 @@ export function buildApi(engine: Engine, swarm: Swarm | null = null, cluster: Cl
   eventRoutes(router, engine);
   imageRoutes(router, engine);
   unservedRoutes(router, engine, cluster);
+  weftRoutes(router, engine);
   return router;
 }

@@ -105,6 +105,10 @@ export const ContainerCreateSchema = z
         DnsOptions: stringList,
         ExtraHosts: stringList,
         Links: stringList,
+        Privileged: z.boolean().optional(),
+        CapAdd: stringList,
+        CapDrop: stringList,
+        SecurityOpt: stringList,
       })
       .passthrough()
       .nullish(),

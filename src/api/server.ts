@@ -115,8 +115,19 @@ function makeCtx(req: IncomingMessage, hit: { params: Record<string, string>; qu
 }
 
 function plainHijack(req: IncomingMessage, res: ServerResponse): Hijacked {
+  let conn: Duplex | null = null;
   return {
-    conn: Duplex.from({ readable: req, writable: res }),
+    // Made when a handler streams. A Duplex over req/res that nobody listens to errors with
+    // "premature close" when the response ends without it (exec start with Detach): with no
+    // 'error' listener that took the whole daemon down.
+    get conn(): Duplex {
+      if (!conn) {
+        const c = Duplex.from({ readable: req, writable: res });
+        c.on('error', () => c.destroy());
+        conn = c;
+      }
+      return conn;
+    },
     upgraded: false,
     begin(contentType) {
       res.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType });

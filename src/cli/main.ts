@@ -9,6 +9,7 @@ import { registerImage } from './commands/image.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPs } from './commands/ps.js';
+import { registerSystem } from './commands/system.js';
 import { TemplateError } from './template.js';
 
 export function buildProgram(): Command {
@@ -36,7 +37,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerImage(program);
   registerEvents(program);
-  registerEvents(sub(program, 'system', 'COMMAND', 'Manage Docker'));
+  registerEvents(registerSystem(program));
 
   // `weft container <cmd>` mirrors the top-level container commands.
   const container = sub(program, 'container', 'COMMAND', 'Manage containers');

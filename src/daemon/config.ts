@@ -15,6 +15,8 @@ export interface DaemonConfig {
   /** Listen addresses (unix://...), first one is `host`. */
   hosts: string[];
   host: string;
+  /** Group of the unix socket (dockerd's -G/--group; default "weft", root's when that group does not exist). */
+  group: string;
   dataRoot: string;
   execRoot: string;
   /** Name of the default bridge device (dockerd's --bridge / -b). */
@@ -47,6 +49,8 @@ export class DaemonConfigError extends Error {
 
 export const DEFAULT_CONFIG_FILE = '/etc/weft/daemon.json';
 export const DEFAULT_HOST = 'unix:///run/weft/weft.sock';
+/** The unix socket's group when it exists (dockerd's `docker`). */
+export const DEFAULT_SOCKET_GROUP = 'weft';
 export const DEFAULT_IMAGE_SEED_DIR = fileURLToPath(new URL('../../../images', import.meta.url));
 
 type Kind = 'string' | 'bool' | 'int' | 'strings' | 'pools' | 'map';
@@ -60,6 +64,7 @@ interface KeyDef {
 // Every daemon.json key weft understands, with the flag(s) that set the same thing.
 const KEYS: KeyDef[] = [
   { key: 'hosts', flags: ['host'], kind: 'strings' },
+  { key: 'group', flags: ['group'], kind: 'string' },
   { key: 'data-root', flags: ['data-root'], kind: 'string' },
   { key: 'exec-root', flags: ['exec-root'], kind: 'string' },
   { key: 'bridge', flags: ['bridge', 'bridge-name'], kind: 'string' },
@@ -97,6 +102,7 @@ function buildProgram(): Command {
     .exitOverride()
     .allowExcessArguments(false)
     .option('-H, --host <address>', `daemon socket to listen on (default "${DEFAULT_HOST}")`, collect)
+    .option('-G, --group <group>', 'group for the unix socket (default "weft")')
     .option('--data-root <dir>', 'root directory of persistent state (default "/var/lib/weft")')
     .option('--exec-root <dir>', 'root directory of execution state (default "/run/weft")')
     .option('-b, --bridge-name <name>', 'name of the default bridge device (default "weft0")')
@@ -345,6 +351,7 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
   return {
     hosts,
     host: hosts[0],
+    group: get<string>('group') ?? DEFAULT_SOCKET_GROUP,
     dataRoot: resolve(get<string>('data-root') ?? '/var/lib/weft'),
     execRoot: resolve(get<string>('exec-root') ?? '/run/weft'),
     bridge,

@@ -1,5 +1,5 @@
-import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CommanderError } from 'commander';
 import { buildApi } from '../api/index.js';
@@ -14,21 +14,28 @@ import { Engine } from '../engine/engine.js';
 import type { ResolvInput } from '../dns/resolv.js';
 import { createLogger } from '../common/log.js';
 import { Kernel } from '../kernel/kernel.js';
+import { TABLE } from '../kernel/nft.js';
+import { nftAlias, watchNftTable } from '../kernel/firewall-watch.js';
 import { ConmonRuntime } from '../runtime/conmon.js';
 import { ImageStore } from '../runtime/images.js';
 import { openDatabase } from '../store/db.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { helperPath } from '../runtime/native.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
-import { parseDaemonArgs, type DaemonConfig } from './config.js';
+import { DaemonConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { startCluster } from './cluster.js';
 import { readHostRoutes } from './hostRoutes.js';
+import { FirewallKeeper } from './firewall.js';
+import { listenUnix, socketGid } from './socket.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
 
 export async function runDaemon(config: DaemonConfig): Promise<() => Promise<void>> {
   const log = createLogger({ level: config.logLevel });
-  const kernel = new Kernel();
+  const socketPath = config.host.replace(/^unix:\/\//, '');
+  const gid = socketGid(config.group, socketPath, log); // a bad --group fails before anything is touched
+  const kernel = new Kernel({ nft: nftAlias(join(config.execRoot, 'bin')) });
   // Read while the store loads (the engine needs them only from start() on).
   const firstRoutes = readHostRoutes(kernel);
   let hostRoutes: string[] = [];
@@ -68,7 +75,13 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   });
   hostRoutes = await firstRoutes;
   if (config.imageSeedDir && existsSync(config.imageSeedDir)) await engine.images.seed(config.imageSeedDir);
+  // The watch starts before the restore, so nothing done to the table after it goes unseen; what
+  // it reports meanwhile is acted on once the engine has started.
+  const firewall = new FirewallKeeper({ reload: () => engine.reloadFirewall(), log: log.child({ component: 'firewall' }) });
+  const watch = watchNftTable(kernel, { helper: helperPath('weft-nftwatch'), table: TABLE, userChain: 'weft-user', onForeignChange: (e) => firewall.disrupted(e), log });
+  watch.start();
   await engine.start();
+  firewall.start();
   const pickUpstreams = () => (config.dns.length ? config.dns : hostUpstreams());
   let upstreams = pickUpstreams();
   const dns = new DnsServer({
@@ -98,18 +111,13 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     hijacked.add(socket);
     socket.on('close', () => hijacked.delete(socket));
   });
-  const socketPath = config.host.replace(/^unix:\/\//, '');
-  mkdirSync(dirname(socketPath), { recursive: true });
-  if (existsSync(socketPath)) unlinkSync(socketPath);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  chmodSync(socketPath, 0o660);
+  await listenUnix(server, socketPath, gid);
   log.info({ socket: socketPath, dataRoot: config.dataRoot, execRoot: config.execRoot }, 'weftd listening');
 
   return async () => {
     clearInterval(routeTimer);
+    watch.stop();
+    firewall.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     for (const socket of hijacked) socket.destroy();
@@ -144,6 +152,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`weftd: ${(err as Error)?.stack ?? err}\n`);
+  process.stderr.write(`weftd: ${err instanceof DaemonConfigError ? err.message : ((err as Error)?.stack ?? err)}\n`);
   process.exit(1);
 });

@@ -1,6 +1,12 @@
 import { NamedRegistry } from '../common/named-registry.js';
 import type { EndpointRecord, NetworkRecord } from '../common/model.js';
 
+/** What a firewall reload put back. */
+export interface FirewallCounts {
+  networks: number;
+  ports: number;
+}
+
 // The one interface every network driver implements (libnetwork's driverapi, trimmed).
 // The engine owns records and IPAM; a driver only turns records into kernel state.
 // Every method must be idempotent: the engine calls them again when reconciling after a crash.
@@ -61,6 +67,13 @@ export interface NetworkDriver {
    * endpoints: re-create what is missing, remove what is orphaned.
    */
   restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void>;
+
+  /**
+   * Puts the driver's firewall state back from the records, in one atomic batch, after something
+   * else flushed or rewrote the ruleset (same inputs as restore; nothing else is touched).
+   * Drivers that keep no firewall state leave it out.
+   */
+  reloadFirewall?(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<FirewallCounts>;
 
   /** Drivers that create a network's kernel objects lazily (at its first join) report when they did. */
   onRealized?(listener: (net: NetworkRecord) => void): void;

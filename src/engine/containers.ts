@@ -19,10 +19,12 @@ import { mergeExposedPorts, validatePortBindings } from './ports.js';
 import type { ContainerAction, EventBus } from './events/index.js';
 import { signalNumber } from './signals.js';
 import { pruneMatcher, type Filters } from './filters.js';
+import { containerSecurity, type SecurityHostConfig } from '../runtime/security.js';
+import { checkProcess } from '../runtime/oci-spec.js';
 
 export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
   Image: string;
-  HostConfig?: Record<string, unknown> & { NetworkMode?: string; AutoRemove?: boolean; Dns?: string[]; DnsSearch?: string[]; DnsOptions?: string[] };
+  HostConfig?: Record<string, unknown> & SecurityHostConfig & { NetworkMode?: string; AutoRemove?: boolean; Dns?: string[]; DnsSearch?: string[]; DnsOptions?: string[] };
   NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings | null> | null } | null;
 }
 
@@ -72,6 +74,7 @@ export class ContainerService {
     }
     const hostConfig = req.HostConfig ?? {};
     validatePortBindings(hostConfig);
+    const security = containerSecurity(hostConfig);
     const { networkMode, attachments } = buildAttachments(registry, (n) => this.deps.sandboxes.kindOf(n), hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig ?? null);
     const sharesHost = this.deps.sandboxes.kind({ networks: attachments }) === 'host';
     const imageConfig = images.inspect(image.Id).Config ?? {};
@@ -97,13 +100,14 @@ export class ContainerService {
     };
     const args = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
     if (args.length === 0) throw invalid('No command specified');
+    checkProcess(config.Env, config.WorkingDir);
     const c: ContainerRecord = {
       id,
       name,
       created: nowRfc3339Nano(),
       imageId: image.Id,
       config,
-      hostConfig: { ...hostConfig, NetworkMode: hostConfig.NetworkMode || 'default' },
+      hostConfig: { ...hostConfig, NetworkMode: hostConfig.NetworkMode || 'default', ...securityOptsShown(hostConfig) },
       networkMode,
       networks: attachments,
       state: { status: 'created', pid: 0, exitCode: 0, startedAt: ZERO_TIME, finishedAt: ZERO_TIME, error: '' },
@@ -127,6 +131,7 @@ export class ContainerService {
         hostname: config.Hostname || hostname(),
         netns: sharesHost ? 'host' : this.deps.sandboxes.netnsPathFor(c),
         files: sharesHost ? {} : fileMounts(this.deps.dataRoot, id),
+        security,
       });
     } catch (err) {
       await registry.containers.delete(id);
@@ -358,4 +363,11 @@ function nameInUse(name: string, ownerId: string) {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** HostConfig.SecurityOpt as dockerd stores it: a privileged container also gets label=disable (generateSecurityOpt). */
+function securityOptsShown(hc: SecurityHostConfig): { SecurityOpt?: string[] } {
+  const opts = hc.SecurityOpt ?? [];
+  if (!hc.Privileged || opts.some((o) => o.split('=')[0] === 'label')) return {};
+  return { SecurityOpt: [...opts, 'label=disable'] };
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../common/log.js';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DriverRegistry } from '../drivers/driver.js';
+import type { DriverRegistry, FirewallCounts, NetworkDriver } from '../drivers/driver.js';
 import { NetworkAddressing, type IpamRegistry } from '../ipam/index.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { ImageStore } from '../runtime/images.js';
@@ -17,7 +17,7 @@ import { ensurePredefinedNetworks, type DefaultBridgeOptions } from './predefine
 import { ExecService } from './exec.js';
 import { EventBus } from './events/index.js';
 import type { ResolvInput } from '../dns/resolv.js';
-import type { ContainerRecord, EndpointRecord } from '../common/model.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -123,23 +123,48 @@ export class Engine {
   }
 
   private async restoreDrivers(): Promise<void> {
-    const { registry } = this;
     // Drivers own disjoint kernel objects: they restore side by side.
     await Promise.all(
       this.opts.drivers.all().map((driver) => {
-        const nets = registry.networks.all().filter((n) => n.driver === driver.name);
-        const eps = new Map<string, { ep: EndpointRecord; netnsPath: string }[]>();
-        for (const net of nets) {
-          eps.set(
-            net.id,
-            registry.endpointsOfNetwork(net.id).map((ep) => ({ ep, netnsPath: registry.containers.byId.get(ep.containerId)?.netnsPath ?? '' })),
-          );
-        }
+        const { nets, eps } = this.recordsOf(driver);
         // A driver that cannot restore everything must not keep the daemon down: what it could not
         // mend is logged, and the rest of the kernel state is in place.
         return driver.restore(nets, eps).catch((err: unknown) => this.opts.log.error({ driver: driver.name, err: String(err) }, 'restore incomplete'));
       }),
     );
+  }
+
+  /**
+   * Puts every driver's firewall state back from the records (the ruleset was flushed or
+   * rewritten by someone else, or `weft system firewall-reload`). Runs between engine
+   * operations, so the records it reads are the ones in the kernel.
+   */
+  reloadFirewall(): Promise<FirewallCounts> {
+    return this.serial.run(async () => {
+      const total: FirewallCounts = { networks: 0, ports: 0 };
+      for (const driver of this.opts.drivers.all()) {
+        if (!driver.reloadFirewall) continue;
+        const { nets, eps } = this.recordsOf(driver);
+        const n = await driver.reloadFirewall(nets, eps);
+        total.networks += n.networks;
+        total.ports += n.ports;
+      }
+      return total;
+    });
+  }
+
+  /** A driver's networks and their endpoints with sandbox paths: what restore and reloads work from. */
+  private recordsOf(driver: NetworkDriver): { nets: NetworkRecord[]; eps: Map<string, { ep: EndpointRecord; netnsPath: string }[]> } {
+    const { registry } = this;
+    const nets = registry.networks.all().filter((n) => n.driver === driver.name);
+    const eps = new Map<string, { ep: EndpointRecord; netnsPath: string }[]>();
+    for (const net of nets) {
+      eps.set(
+        net.id,
+        registry.endpointsOfNetwork(net.id).map((ep) => ({ ep, netnsPath: registry.containers.byId.get(ep.containerId)?.netnsPath ?? '' })),
+      );
+    }
+    return { nets, eps };
   }
 
   private removeOrphanNetns(keep: Set<string>): void {

@@ -13,6 +13,12 @@ import { commandError, inNetns, runChecked, spawnCollect } from './exec.js';
 export interface KernelOptions {
   /** Path of the network namespace every command runs in (via nsenter); none = our own. */
   netns?: string;
+  /**
+   * The nft binary weft's batches run as. The daemon passes a `weft-nft` alias (see
+   * firewall-watch.ts nftAlias): the kernel names the committing process in every nftables
+   * generation, which is how the firewall watch tells weft's own changes from anyone else's.
+   */
+  nft?: string;
 }
 
 export interface IpBatchOptions {
@@ -24,9 +30,12 @@ export interface IpBatchOptions {
 
 export class Kernel {
   readonly netns: string | undefined;
+  /** The nft binary that writes (reads and the monitor use plain `nft`). */
+  readonly nftWriter: string;
 
   constructor(opts: KernelOptions = {}) {
     this.netns = opts.netns;
+    this.nftWriter = opts.nft ?? 'nft';
   }
 
   /** Runs `ip -batch -` with the given lines. Throws on failure unless force, which returns the failures. */
@@ -51,7 +60,7 @@ export class Kernel {
 
   /** Applies an nft script atomically (`nft -f -`): all of it or nothing. */
   async nftApply(script: string): Promise<void> {
-    const [cmd, args] = inNetns(this.netns, 'nft', ['-f', '-']);
+    const [cmd, args] = inNetns(this.netns, this.nftWriter, ['-f', '-']);
     await runChecked(cmd, args, script);
   }
 

@@ -7,15 +7,7 @@ import type { ExecSession, ExecSpec } from './types.js';
 import type { ResolvedUser } from './oci-spec.js';
 import { frame } from './frames.js';
 import { helperPath } from './native.js';
-
-export const ALL_CAPS = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
-  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
-  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
-  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
-  'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
-  'CHECKPOINT_RESTORE',
-].map((c) => `CAP_${c}`);
+import { allCaps } from './caps.js';
 
 export function runcExecArgs(runcRoot: string, id: string, spec: ExecSpec, user: ResolvedUser): string[] {
   const args = ['--root', runcRoot, 'exec'];
@@ -23,7 +15,7 @@ export function runcExecArgs(runcRoot: string, id: string, spec: ExecSpec, user:
   if (spec.cwd) args.push('--cwd', spec.cwd);
   for (const e of spec.env) args.push('--env', e);
   args.push('--user', `${user.uid}:${user.gid}`);
-  if (spec.privileged) for (const c of ALL_CAPS) args.push('--cap', c);
+  if (spec.privileged) for (const c of allCaps()) args.push('--cap', c);
   args.push(id, ...spec.args);
   return args;
 }

@@ -2,6 +2,7 @@
 // its source is newer). The binaries live in dist/native/ (gitignored).
 //   weft-rtio  container stdio plumbing (src/runtime/native/weft-rtio.c)
 //   weft-dns   the embedded DNS's UDP front end and answer cache (src/dns/native/weft-dns.c)
+//   weft-nftwatch  reports changes to weft's nftables table (src/kernel/native/weft-nftwatch.c)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import { systemError } from '../common/errors.js';
 const HELPERS = {
   'weft-rtio': { source: 'src/runtime/native/weft-rtio.c', libs: ['-lutil'], env: 'WEFT_RTIO' },
   'weft-dns': { source: 'src/dns/native/weft-dns.c', libs: [], env: 'WEFT_DNS' },
+  'weft-nftwatch': { source: 'src/kernel/native/weft-nftwatch.c', libs: [], env: 'WEFT_NFTWATCH' },
 } as const;
 
 export type HelperName = keyof typeof HELPERS;

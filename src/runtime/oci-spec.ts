@@ -1,11 +1,14 @@
 // Builds the OCI runtime spec (config.json) for a container, with Docker's defaults.
+// Security as Docker 20.10 sets it (daemon/oci_linux.go): the container's capabilities as
+// bounding, permitted and effective sets, none inheritable (CVE-2022-24769), Docker's seccomp
+// profile; --privileged: all capabilities, no seccomp, no masked or read-only paths, /sys and the
+// cgroup mount writable, every host device.
 import type { RunSpec } from './types.js';
 import { invalid } from '../common/errors.js';
+import { DEFAULT_SECURITY, seccompOf } from './security.js';
+import { hostDevices } from './devices.js';
 
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
+export { DEFAULT_CAPS } from './caps.js';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -49,9 +52,17 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
   return { uid, gid };
 }
 
-/** Docker-style environment: image/user env plus PATH, HOSTNAME and (for TTYs) TERM when missing. */
+/**
+ * Docker-style environment: image/user env plus PATH, HOSTNAME and (for TTYs) TERM when missing.
+ * An entry without "=" removes that variable, as in Docker (runc would refuse it).
+ */
 export function containerEnv(spec: Pick<RunSpec, 'env' | 'hostname' | 'tty'>): string[] {
-  const env = [...spec.env];
+  let env: string[] = [];
+  for (const e of spec.env) {
+    const key = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
+    env = env.filter((x) => !x.startsWith(`${key}=`));
+    if (e.includes('=')) env.push(e);
+  }
   const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
   if (!has('PATH')) env.unshift(DEFAULT_PATH);
   if (!has('HOSTNAME')) env.push(`HOSTNAME=${spec.hostname}`);
@@ -59,10 +70,18 @@ export function containerEnv(spec: Pick<RunSpec, 'env' | 'hostname' | 'tty'>): s
   return env;
 }
 
+/** What runc would refuse at start, refused at create instead (with Docker's texts where it has them). */
+export function checkProcess(env: string[], workingDir: string): void {
+  for (const e of env) if (e.startsWith('=')) throw invalid(`invalid environment variable: ${e}`);
+  if (workingDir && !workingDir.startsWith('/')) throw invalid(`the working directory '${workingDir}' is invalid, it needs to be an absolute path`);
+}
+
 export function buildOciSpec(spec: RunSpec, rootfs: string, user: ResolvedUser): Record<string, unknown> {
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (spec.netns !== 'host') namespaces.push({ type: 'network', path: spec.netns });
-  const caps = [...DEFAULT_CAPS];
+  const sec = spec.security ?? DEFAULT_SECURITY;
+  const caps = [...sec.caps];
+  const ro = sec.privileged ? [] : ['ro'];
   const mounts: Record<string, unknown>[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -72,14 +91,15 @@ export function buildOciSpec(spec: RunSpec, rootfs: string, user: ResolvedUser):
       source: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev', 'relatime'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: [...ro, 'nosuid', 'noexec', 'nodev', 'relatime'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
   ];
   for (const [dest, src] of Object.entries(spec.files)) {
     mounts.push({ destination: dest, type: 'bind', source: src, options: ['rbind', 'rprivate', 'rw'] });
   }
+  const seccomp = seccompOf(sec);
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -88,18 +108,20 @@ export function buildOciSpec(spec: RunSpec, rootfs: string, user: ResolvedUser):
       args: spec.args,
       env: containerEnv(spec),
       cwd: spec.cwd || '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps },
-      noNewPrivileges: false,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: sec.noNewPrivileges,
     },
     root: { path: rootfs, readonly: false },
     hostname: spec.hostname,
     mounts,
     linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: sec.privileged, access: 'rwm' }] },
+      ...(sec.privileged ? { devices: hostDevices() } : {}),
       cgroupsPath: `/weft/${spec.id}`,
       namespaces,
-      maskedPaths: MASKED,
-      readonlyPaths: READONLY,
+      maskedPaths: sec.privileged ? [] : MASKED,
+      readonlyPaths: sec.privileged ? [] : READONLY,
+      ...(seccomp ? { seccomp } : {}),
     },
   };
 }

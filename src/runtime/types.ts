@@ -1,5 +1,6 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
+import type { ContainerSecurity } from './security.js';
 
 // What the engine asks of the container runtime (runc driven through conmon).
 // The runtime keeps no state of its own beyond files under exec-root, so that a restarted daemon
@@ -20,6 +21,8 @@ export interface RunSpec {
   netns: string | 'host';
   /** Files bind-mounted into the container: container path -> host path (/etc/hosts, /etc/resolv.conf, /etc/hostname). */
   files: Record<string, string>;
+  /** Capabilities, seccomp, --privileged (absent: Docker's defaults). */
+  security?: ContainerSecurity;
 }
 
 export interface ContainerStatus {

@@ -74,3 +74,21 @@ test('program wiring: subcommands and docker-style usage errors', async () => {
   });
   await assert.rejects(buildProgram().parseAsync(['network', 'ls', '--bogus'], { from: 'user' }), /^Error: unknown flag: --bogus\n\nUsage:  weft network ls \[OPTIONS\]/);
 });
+
+test('run flags: --privileged, --cap-add/--cap-drop, --security-opt (a seccomp file is sent as its JSON, as the docker CLI does)', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'weft-cli-seccomp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'p.json');
+  writeFileSync(file, '{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": []\n}\n');
+  const { args, flags } = parseRun(['--privileged', '--cap-add', 'NET_ADMIN', '--cap-drop', 'ALL', '--security-opt', `seccomp=${file}`, '--security-opt', 'no-new-privileges', '--security-opt', 'seccomp=unconfined', 'img']);
+  const hc = (createBody(args[0], [], flags) as Record<string, any>).HostConfig;
+  assert.deepEqual([hc.Privileged, hc.CapAdd, hc.CapDrop], [true, ['NET_ADMIN'], ['ALL']]);
+  assert.deepEqual(hc.SecurityOpt, ['seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}', 'no-new-privileges', 'seccomp=unconfined']);
+  const none = (createBody('img', [], parseRun(['img']).flags) as Record<string, any>).HostConfig;
+  assert.deepEqual([none.Privileged, none.CapAdd, none.SecurityOpt], [false, null, null]);
+  assert.throws(() => createBody('img', [], parseRun(['--security-opt', 'foo', 'img']).flags), /Invalid --security-opt: "foo"/);
+  assert.throws(() => createBody('img', [], parseRun(['--security-opt', `seccomp=${join(dir, 'none.json')}`, 'img']).flags), /opening seccomp profile \(.*none\.json\) failed/);
+});

@@ -101,7 +101,7 @@ export function systemRoutes(router: Router, engine: Engine, swarmInfo: () => ob
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',
-      SecurityOptions: [],
+      SecurityOptions: ['name=seccomp,profile=default'],
       Warnings: [],
     };
   });

@@ -1,4 +1,5 @@
 // Flags shared by `run` and `create`, and their translation into a POST /containers/create body.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError, collect, parseKeyValues } from '../cli-util.js';
 
@@ -24,6 +25,10 @@ export interface RunFlags {
   label: string[];
   detachKeys?: string;
   macAddress?: string;
+  privileged?: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
 }
 
 export function addRunFlags(c: Command, withDetach: boolean): Command {
@@ -47,7 +52,11 @@ export function addRunFlags(c: Command, withDetach: boolean): Command {
     .option('-w, --workdir <dir>', 'Working directory inside the container')
     .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('-l, --label <k=v>', 'Set meta data on a container', collect, [])
-    .option('--mac-address <mac>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)');
+    .option('--mac-address <mac>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
+    .option('--privileged', 'Give extended privileges to this container')
+    .option('--cap-add <cap>', 'Add Linux capabilities', collect, [])
+    .option('--cap-drop <cap>', 'Drop Linux capabilities', collect, [])
+    .option('--security-opt <opt>', 'Security Options', collect, []);
   if (withDetach) {
     c.option('-d, --detach', 'Run container in background and print container ID').option(
       '--detach-keys <keys>',
@@ -64,6 +73,33 @@ function parseEnv(items: string[]): string[] {
     else if (process.env[e] !== undefined) out.push(`${e}=${process.env[e]}`);
   }
   return out;
+}
+
+/**
+ * The docker CLI's parseSecurityOpts: `seccomp=<file>` is sent as the file's compacted JSON (the
+ * daemon never reads client paths); options need "=" (or the old ":"), no-new-privileges aside.
+ */
+export function securityOpts(opts: string[]): string[] {
+  return opts.map((opt) => {
+    let sep = opt.indexOf('=');
+    if (sep < 0 && opt !== 'no-new-privileges') {
+      sep = opt.indexOf(':');
+      if (sep < 0) throw new CliError(`weft: Invalid --security-opt: ${JSON.stringify(opt)}`, 125);
+    }
+    const [key, value] = sep < 0 ? [opt, ''] : [opt.slice(0, sep), opt.slice(sep + 1)];
+    if (key !== 'seccomp' || value === 'unconfined') return opt;
+    let text: string;
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (err) {
+      throw new CliError(`weft: opening seccomp profile (${value}) failed: ${(err as Error).message}`, 125);
+    }
+    try {
+      return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+    } catch (err) {
+      throw new CliError(`weft: compacting json for seccomp profile (${value}) failed: ${(err as Error).message}`, 125);
+    }
+  });
 }
 
 /** Parses -p [ip:][hostPort:]containerPort[/proto] (no port ranges). */
@@ -131,6 +167,10 @@ export function createBody(image: string, cmd: string[], f: RunFlags): Record<st
       PortBindings: Object.keys(bindings).length ? bindings : undefined,
       AutoRemove: !!f.rm,
       Dns: f.dns,
+      Privileged: !!f.privileged,
+      CapAdd: f.capAdd.length ? f.capAdd : null,
+      CapDrop: f.capDrop.length ? f.capDrop : null,
+      SecurityOpt: f.securityOpt.length ? securityOpts(f.securityOpt) : null,
     },
     NetworkingConfig: endpoint ? { EndpointsConfig: { [network]: endpoint } } : undefined,
   };

@@ -1,13 +1,13 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { systemError } from '../../common/errors.js';
-import type { DriverCapabilities, NetworkDriver } from '../driver.js';
+import type { DriverCapabilities, FirewallCounts, NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
 import { combineErrors } from '../../common/collect.js';
 import { baseTableScript, networkElements, portElements, type NftPort } from '../../kernel/nft.js';
 import { bridgeUpLines, joinHostLines, joinSandboxLines, vethName } from './commands.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';
-import { restoreBridges } from './restore.js';
+import { reloadBridgeFirewall, restoreBridges } from './restore.js';
 
 // Docker's bridge driver on weft's kernel layer, LAZY like Podman's: a network's kernel objects
 // (bridge, gateway addresses, nft set elements) are created by the first join of that network,
@@ -61,6 +61,11 @@ export class BridgeDriver implements NetworkDriver {
   /** Whether the network's kernel objects exist (as far as this daemon knows). */
   isRealized(netId: string): boolean {
     return this.realized.has(netId);
+  }
+
+  /** Whether the network may have kernel objects (realized, being realized, or found at restore). */
+  hasKernelObjects(netId: string): boolean {
+    return this.touched.has(netId);
   }
 
   /** restore(): these networks' kernel objects were found or re-created (complete: all in place). */
@@ -267,6 +272,10 @@ export class BridgeDriver implements NetworkDriver {
 
   restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
     return restoreBridges(this, nets, endpoints);
+  }
+
+  reloadFirewall(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<FirewallCounts> {
+    return reloadBridgeFirewall(this, nets, endpoints);
   }
 
   private async removeVeth(name: string): Promise<void> {

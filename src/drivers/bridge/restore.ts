@@ -1,4 +1,5 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
+import type { FirewallCounts } from '../driver.js';
 import { systemError } from '../../common/errors.js';
 import { ErrorCollector } from '../../common/collect.js';
 import { fullTableScript } from '../../kernel/nft.js';
@@ -65,10 +66,9 @@ export async function restoreBridges(
   });
 
   await attempt(() => driver.setSysctls());
-  const ports = realize.flatMap((n) => (endpoints.get(n.id) ?? []).flatMap(({ ep }) => nftPortsOf(n, ep)));
   let nftOk = false;
   await attempt(async () => {
-    await kernel.nftApply(fullTableScript(realize.map((n) => nftNetworkOf(n, configs.get(n.id)!)), ports));
+    await kernel.nftApply(bridgeTableScript(realize, configs, endpoints).script);
     driver.markInitialized();
     nftOk = true;
   });
@@ -121,4 +121,30 @@ export async function restoreBridges(
     });
   }
   steps.throwIfAny('restore bridge networks');
+}
+
+type Endpoints = Map<string, { ep: EndpointRecord; netnsPath: string }[]>;
+
+/** weft's whole nft table for these networks and their endpoints' published ports. */
+function bridgeTableScript(nets: NetworkRecord[], configs: Map<string, BridgeConfig>, endpoints: Endpoints): { script: string; ports: number } {
+  const ports = nets.flatMap((n) => (endpoints.get(n.id) ?? []).flatMap(({ ep }) => nftPortsOf(n, ep)));
+  return { script: fullTableScript(nets.map((n) => nftNetworkOf(n, configs.get(n.id)!)), ports), ports: ports.length };
+}
+
+/**
+ * Firewall reload: the whole table again from the records, in one transaction, for the networks
+ * this daemon has put in the kernel (realized or being realized; the lazy others have no
+ * elements). The admin's weft-user chain is re-created empty only if it was deleted.
+ */
+export async function reloadBridgeFirewall(driver: BridgeDriver, nets: NetworkRecord[], endpoints: Endpoints): Promise<FirewallCounts> {
+  const configs = new Map<string, BridgeConfig>();
+  const live = nets.filter((n) => {
+    const cfg = configOf(n);
+    if (cfg) configs.set(n.id, cfg);
+    return cfg && driver.hasKernelObjects(n.id);
+  });
+  const { script, ports } = bridgeTableScript(live, configs, endpoints);
+  await driver.kernel.nftApply(script);
+  driver.markInitialized();
+  return { networks: live.length, ports };
 }
