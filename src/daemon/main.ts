@@ -17,12 +17,14 @@ import { ImageStore } from '../runtime/images.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
 import { parseDaemonArgs, type DaemonConfig } from './config.js';
 import { readHostRoutes } from './hostRoutes.js';
+import { installSafetyNet } from './safety.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
 
 export async function runDaemon(config: DaemonConfig): Promise<() => Promise<void>> {
   const log = createLogger({ level: config.logLevel });
+  installSafetyNet(log);
   const kernel = new Kernel();
   // Read while the store loads (the engine needs them only from start() on).
   const firstRoutes = readHostRoutes(kernel);

@@ -15,6 +15,7 @@ import { nowRfc3339Nano } from '../common/time.js';
 import { buildAttachments, type EndpointSettings } from './attachments.js';
 import { normalizeLinks, resolveLinks } from './links.js';
 import { mergeExposedPorts, validatePortBindings } from './ports.js';
+import { faultPoint } from '../common/faults.js';
 
 export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
   Image: string;
@@ -103,6 +104,7 @@ export class ContainerService {
     const links = (hostConfig as { Links?: string[] | null }).Links;
     if (links?.length) c.hostConfig.Links = normalizeLinks(registry, c, links);
     registry.containers.put(c);
+    faultPoint('container.create.after-record');
     try {
       await this.deps.runtime.create({
         id,
@@ -145,9 +147,11 @@ export class ContainerService {
       try {
         const links = resolveLinks(this.deps.registry, c, true);
         await this.deps.sandboxes.setUp(c);
+        faultPoint('container.start.after-sandbox');
         try {
           this.writeFiles(c);
           const st = await this.deps.runtime.start(c.id, links.env);
+          faultPoint('container.start.after-runtime');
           c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
           this.deps.registry.containers.put(c);
         } catch (err) {
@@ -198,6 +202,7 @@ export class ContainerService {
     if (c.state.status !== 'running') return false;
     const exited = this.waitFor(c.id, 'not-running');
     await this.deps.runtime.kill(c.id, signal).catch(() => undefined);
+    faultPoint('container.stop.after-signal');
     const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
     if (timedOut) {
       await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
@@ -212,30 +217,52 @@ export class ContainerService {
       if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
       const exited = this.waitFor(c.id, 'not-running');
       await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
+      faultPoint('container.rm.after-kill');
       await exited;
     }
     await this.deps.serial.run(async () => {
       if (!this.deps.registry.containers.byId.has(c.id)) return;
       await this.deps.sandboxes.tearDown(c);
+      faultPoint('container.rm.after-sandbox');
       await this.deps.runtime.remove(c.id);
+      faultPoint('container.rm.after-runtime');
       this.deps.registry.containers.delete(c.id);
     });
     this.resolveWaiters(c.id, 'removed', c.state.exitCode);
     this.deps.log.info({ container: c.name, id: c.id }, 'container removed');
   }
 
-  /** Resolves with the exit code once the condition holds (Docker's /wait conditions). */
-  waitFor(id: string, condition: string): Promise<number> {
+  /** Resolves with the exit code once the condition holds (Docker's /wait conditions); rejects when `signal` aborts. */
+  waitFor(id: string, condition: string, signal?: AbortSignal): Promise<number> {
     const c = this.deps.registry.containers.byId.get(id);
     if (!c) return Promise.reject(notFound(`No such container: ${id}`));
     if (!['not-running', 'next-exit', 'removed', ''].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
     const cond = condition || 'not-running';
     if (cond === 'not-running' && c.state.status !== 'running') return Promise.resolve(c.state.exitCode);
-    return new Promise((resolve) => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push({ condition: cond, resolve });
+      const onAbort = () => {
+        this.dropWaiter(id, waiter);
+        reject(signal!.reason);
+      };
+      const waiter: Waiter = {
+        condition: cond,
+        resolve: (code) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(code);
+        },
+      };
+      list.push(waiter);
       this.waiters.set(id, list);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  private dropWaiter(id: string, waiter: Waiter): void {
+    const list = this.waiters.get(id)?.filter((w) => w !== waiter) ?? [];
+    if (list.length) this.waiters.set(id, list);
+    else this.waiters.delete(id);
   }
 
   private resolveWaiters(id: string, event: 'exit' | 'removed', code: number): void {
@@ -257,6 +284,7 @@ export class ContainerService {
       if (!c || c.state.status !== 'running') return;
       c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: nowRfc3339Nano() };
       this.deps.registry.containers.put(c);
+      faultPoint('container.exit.after-record');
       await this.deps.sandboxes.tearDown(c);
     });
     this.resolveWaiters(id, 'exit', code);

@@ -9,6 +9,7 @@ import type { IpamPoolConfig, NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 import type { Serial } from './lock.js';
 import { nowRfc3339Nano } from '../common/time.js';
+import { faultPoint } from '../common/faults.js';
 
 export interface NetworkCreateRequest {
   Name: string;
@@ -103,7 +104,9 @@ export class NetworkService {
     try {
       net.driverState = driver.prepareNetwork(net, registry.networks.all());
       registry.networks.put(net); // recorded before the kernel is touched: a crash leaves a record to reconcile
+      faultPoint('network.create.after-record');
       await driver.createNetwork(net);
+      faultPoint('network.create.after-kernel');
     } catch (err) {
       registry.networks.delete(net.id);
       ipam.releasePools(net.id);
@@ -129,6 +132,7 @@ export class NetworkService {
     }
     registry.networks.delete(net.id);
     ipam.releasePools(net.id);
+    faultPoint('network.rm.after-record');
     await this.driverOf(net).deleteNetwork(net);
     log.info({ network: net.name, id: net.id }, 'network removed');
   }

@@ -8,6 +8,7 @@ import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord 
 import type { NetworkService } from './networks.js';
 import type { Registry } from './registry.js';
 import { PortAllocator, portRequests } from './ports.js';
+import { faultPoint } from '../common/faults.js';
 
 // A sandbox is a running container's network namespace plus its endpoints (libnetwork's nouns).
 // Endpoints exist only while the container runs, as in Docker: stopping releases addresses.
@@ -39,8 +40,10 @@ export class SandboxService {
     const path = this.netnsPathFor(c);
     c.netnsPath = path;
     this.deps.registry.containers.put(c);
+    faultPoint('sandbox.setup.after-record');
     try {
       await this.deps.kernel.createNetns(path);
+      faultPoint('sandbox.setup.after-netns');
       for (const att of c.networks) await this.join(c, att);
     } catch (err) {
       await this.tearDown(c);
@@ -54,6 +57,7 @@ export class SandboxService {
     for (const ep of this.deps.registry.endpointsOfContainer(c.id)) {
       await this.leave(c, ep).catch((err) => errors.push(err));
     }
+    faultPoint('sandbox.teardown.after-leave');
     if (c.netnsPath) {
       await this.deps.kernel.deleteNetns(c.netnsPath).catch((err) => errors.push(err));
       c.netnsPath = '';
@@ -66,6 +70,7 @@ export class SandboxService {
   async join(c: ContainerRecord, att: NetworkAttachment): Promise<EndpointRecord> {
     const net = this.deps.registry.findNetwork(att.networkId);
     const ep = this.recordEndpoint(c, att, net);
+    faultPoint('sandbox.join.after-record');
     const defaultRoute = !net.internal && !this.deps.registry.endpointsOfContainer(c.id).some((e) => e.id !== ep.id && e.gateway4 && this.providesDefaultRoute(e));
     try {
       // Published ports go on the gateway endpoint only, as in Docker.
@@ -89,6 +94,7 @@ export class SandboxService {
     const net = this.deps.registry.networks.byId.get(ep.networkId);
     try {
       if (net) await this.deps.networks.driverOf(net).leave(net, ep, c.netnsPath || null);
+      faultPoint('sandbox.leave.after-kernel');
     } finally {
       this.releaseEndpoint(ep);
     }

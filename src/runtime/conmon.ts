@@ -17,6 +17,7 @@ import { runcExecArgs, startExec } from './exec.js';
 import { logStream } from './logs.js';
 import { launchConmon } from './launch.js';
 import { conflict, systemError } from '../common/errors.js';
+import { faultPoint } from '../common/faults.js';
 
 const run = promisify(execFile);
 
@@ -119,6 +120,7 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     const t2 = performance.now();
     writeFileSync(this.paths.startedFile(id), '');
     this.exits.add(id);
+    faultPoint('runtime.start.after-create');
     const waiting = [...(this.pending.get(id) ?? [])];
     this.pending.delete(id);
     await Promise.all(waiting.map((a) => a.connect(this.paths.bundle(id)).catch((err) => this.opts.logger?.warn({ err, id }, 'attach failed'))));
@@ -130,6 +132,7 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
       await this.runcCmd('delete', '--force', id).catch(() => undefined);
       throw systemError(`failed to start container ${id}: ${msg}`);
     }
+    faultPoint('runtime.start.after-runc-start');
     const t4 = performance.now();
     this.lastStartTimings = { mount: t1 - t0, conmonCreate: t2 - t1, attach: t3 - t2, runcStart: t4 - t3, total: t4 - t0 };
     this.opts.logger?.debug({ id, timings: this.lastStartTimings }, 'container started');

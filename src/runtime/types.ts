@@ -48,7 +48,10 @@ export interface AttachSession {
 export interface ExecSpec {
   args: string[];
   env: string[];
+  /** Run on a pty (the exec's own Tty). */
   tty: boolean;
+  /** Output unframed (the start request's Tty, as in Docker); else Docker's multiplexed frames. */
+  raw: boolean;
   stdin: boolean;
   user: string;
   cwd: string;
@@ -57,7 +60,7 @@ export interface ExecSpec {
 
 export interface ExecSession {
   input: Writable;
-  output: Readable; // framed like AttachSession.output
+  output: Readable; // multiplexed frames unless the spec asked for raw output
   resize(height: number, width: number): void;
   /** Resolves with the exit code. */
   done: Promise<number>;

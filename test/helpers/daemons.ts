@@ -156,6 +156,14 @@ export function apiRequest(socket: string, method: string, path: string, body?: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
@@ -628,6 +636,11 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
         }
       } finally {
         logTail = tail(logFile, 20);
+        // weftd's safety net logs every error no request handled: each is a bug, and must not hide.
+        if (kind === 'weft') {
+          const stray = readLog(logFile).split('\n').filter((l) => l.includes('"safetyNet":'));
+          if (stray.length) errors.push(`weftd's safety net caught ${stray.length} stray error(s):\n  ${stray.slice(0, 5).join('\n  ')}`);
+        }
         errors.push(...teardownSync());
         for (const p of cgroupsLeft(seenIds)) {
           try {
