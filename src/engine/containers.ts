@@ -2,7 +2,7 @@ import type { Logger } from '../common/log.js';
 import { hostname } from 'node:os';
 import type { ImageStore } from '../runtime/images.js';
 import type { Runtime } from '../runtime/types.js';
-import { conflict, invalid, notFound, WeftError } from '../common/errors.js';
+import { conflict, invalid, notFound, systemError, WeftError } from '../common/errors.js';
 import { fileMounts, hostResolvers, writeContainerFiles, type ResolvInput } from './containerFiles.js';
 import { newId } from '../common/ids.js';
 import type { Serial } from './lock.js';
@@ -37,6 +37,10 @@ export interface ContainerDeps {
 }
 
 type Waiter = { condition: string; resolve: (code: number) => void };
+
+/** How long a SIGKILLed process may take to be reported gone, and how often the runtime is asked meanwhile. */
+const KILL_WAIT_MS = 10_000;
+const EXIT_POLL_MS = 250;
 
 export class ContainerService {
   private readonly waiters = new Map<string, Waiter[]>();
@@ -205,8 +209,8 @@ export class ContainerService {
     faultPoint('container.stop.after-signal');
     const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
     if (timedOut) {
-      await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
-      await exited;
+      const signalled = await this.deps.runtime.kill(c.id, 'SIGKILL').then(() => true, () => false);
+      await this.exitAfterKill(c, exited, signalled);
     }
     return true;
   }
@@ -216,9 +220,9 @@ export class ContainerService {
     if (c.state.status === 'running') {
       if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
       const exited = this.waitFor(c.id, 'not-running');
-      await this.deps.runtime.kill(c.id, 'SIGKILL').catch(() => undefined);
+      const signalled = await this.deps.runtime.kill(c.id, 'SIGKILL').then(() => true, () => false);
       faultPoint('container.rm.after-kill');
-      await exited;
+      await this.exitAfterKill(c, exited, signalled);
     }
     await this.deps.serial.run(async () => {
       if (!this.deps.registry.containers.byId.has(c.id)) return;
@@ -230,6 +234,22 @@ export class ContainerService {
     });
     this.resolveWaiters(c.id, 'removed', c.state.exitCode);
     this.deps.log.info({ container: c.name, id: c.id }, 'container removed');
+  }
+
+  /**
+   * Waits for the exit a SIGKILL causes, but never unbounded: when the process is gone and nobody
+   * reported it (a run a crashed daemon lost), the exit is recorded here. It is gone when the
+   * runtime finds no live process, or when runc could not signal it (runc checks the process is
+   * its container's own, so a reused pid does not count).
+   */
+  private async exitAfterKill(c: ContainerRecord, exited: Promise<number>, signalled: boolean): Promise<void> {
+    const deadline = Date.now() + KILL_WAIT_MS;
+    for (;;) {
+      if (await Promise.race([exited.then(() => true), sleep(EXIT_POLL_MS).then(() => false)])) return;
+      const st = await this.deps.runtime.status(c.id).catch(() => null);
+      if (!signalled || !st?.running) return this.onExit(c.id, st?.exitCode ?? 137);
+      if (Date.now() > deadline) throw systemError(`Could not kill running container ${c.id}, cannot remove - tried to kill container, but did not receive an exit event`);
+    }
   }
 
   /** Resolves with the exit code once the condition holds (Docker's /wait conditions); rejects when `signal` aborts. */

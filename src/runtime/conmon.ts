@@ -103,7 +103,10 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     const saved = loadSpec(this.paths, id);
     const spec = extraEnv.length ? { ...saved, env: [...saved.env, ...extraEnv] } : saved;
     const st = readStatus(this.paths, id);
-    if (st.running) return st;
+    if (st.running) {
+      this.exits.add(id); // whoever started it, its exit is reported
+      return st;
+    }
     await this.prepareBundle(spec);
     const t1 = performance.now();
     // A previous run leaves a stopped runc container and exit markers behind.
@@ -207,6 +210,18 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
   cancelAttaches(id: string): void {
     for (const a of this.pending.get(id) ?? []) a.close();
     this.pending.delete(id);
+  }
+
+  async abandon(id: string): Promise<ContainerStatus> {
+    this.exits.forget(id);
+    this.cancelAttaches(id);
+    await this.runcCmd('delete', '--force', id).catch(() => undefined); // kills what runs and waits for it
+    const conmon = readInt(this.paths.conmonPidfile(id));
+    if (conmon && aliveAs(conmon, 'conmon', id)) process.kill(conmon, 'SIGKILL');
+    await unmount(this.paths.rootfs(id)).catch((err: unknown) => this.opts.logger?.warn({ err, id }, 'rootfs unmount failed'));
+    const st = existsSync(this.paths.specFile(id)) ? readStatus(this.paths, id) : null;
+    if (st?.startedAt && !existsSync(this.paths.reportedFile(id))) writeFileSync(this.paths.reportedFile(id), JSON.stringify({ code: st.exitCode ?? 255 }));
+    return st ?? { running: false, pid: 0, exitCode: null, startedAt: null, finishedAt: null };
   }
 
   async remove(id: string): Promise<void> {

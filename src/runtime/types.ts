@@ -88,6 +88,11 @@ export interface Runtime extends EventEmitter {
   resize(id: string, height: number, width: number): Promise<void>;
   exec(id: string, spec: ExecSpec): Promise<ExecSession>;
   logs(id: string, opts: LogOptions, tty: boolean): Readable;
+  /**
+   * Ends a run nobody owns (a start a killed daemon never finished): its processes and conmon are
+   * killed, its rootfs unmounted, and the run marked as reported. Returns the status after that.
+   */
+  abandon(id: string): Promise<ContainerStatus>;
   /** Removes bundle, rootfs mount and logs. The container must not be running. */
   remove(id: string): Promise<void>;
   /** Ends attach sessions queued for a start that failed, so clients waiting on them return. */

@@ -85,8 +85,8 @@ export interface Daemon {
   stop(): Promise<void>;
   /** SIGKILLs the daemon process only (containers, shims, mounts stay): for restart tests. */
   kill9(): Promise<void>;
-  /** Starts the daemon again on the same namespace, dirs and socket. */
-  restart(): Promise<void>;
+  /** Starts the daemon again on the same namespace, dirs and socket; `env` replaces StartOptions.daemonEnv from then on. */
+  restart(env?: NodeJS.ProcessEnv): Promise<void>;
   /** pid of the daemon process (nsenter execs it, so this is weftd/dockerd/podman itself), while it runs. */
   pid(): number | undefined;
   /** Milliseconds from spawning the daemon to its first 200 on /_ping, for the last (re)start. */
@@ -585,8 +585,15 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
     async kill9() {
       await killDaemon('SIGKILL', 5000);
     },
-    async restart() {
+    async restart(extraEnv) {
       if (stopped) throw new Error('restart() after stop()');
+      if (extraEnv) {
+        for (const k of Object.keys(opts.daemonEnv ?? {})) {
+          if (k in process.env) daemonEnv[k] = process.env[k];
+          else delete daemonEnv[k];
+        }
+        Object.assign(daemonEnv, extraEnv);
+      }
       await killDaemon('SIGTERM', 15_000);
       await killDaemon('SIGKILL', 5000);
       if (kind === 'docker') await forgetDeadContainerd(execRoot);
