@@ -1,4 +1,4 @@
-import { linksOf } from '../engine/links.js';
+import { endpointLinks } from '../engine/links.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 import type { Registry } from '../engine/registry.js';
 import { canonicalIp, encodeName, ipv4Bytes, ipv6Bytes, ptrToIp } from './ip.js';
@@ -396,7 +396,7 @@ export class DnsTable {
       if (n && n.dns && !nets.includes(n)) nets.push(n);
     }
     ctr.nets = nets;
-    const links = c ? linksOf(c) : [];
+    const links = c ? endpointLinks(c) : [];
     ctr.links = links.length ? new Map(links.map((l) => [l.alias.toLowerCase(), l.target.toLowerCase()])) : undefined;
   }
 }

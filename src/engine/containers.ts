@@ -13,7 +13,7 @@ import type { Registry } from './registry.js';
 import type { SandboxService } from './sandbox.js';
 import { nowRfc3339Nano } from '../common/time.js';
 import { buildAttachments, type EndpointSettings } from './attachments.js';
-import { normalizeLinks, resolveLinks } from './links.js';
+import { normalizeLinks, resolveLinks, withoutLink } from './links.js';
 import { mergeExposedPorts, validatePortBindings } from './ports.js';
 import { faultPoint } from '../common/faults.js';
 
@@ -105,8 +105,11 @@ export class ContainerService {
       netnsPath: '',
       restartCount: 0,
     };
+    // Legacy links are registered off user-defined networks only, as dockerd's registerLinks does;
+    // on those the CLI sends --link as the endpoint's Links too (a DNS alias: links.ts endpointLinks).
     const links = (hostConfig as { Links?: string[] | null }).Links;
-    if (links?.length) c.hostConfig.Links = normalizeLinks(registry, c, links);
+    const userDefined = !registry.networks.byId.get(attachments[0].networkId)?.predefined;
+    if (links?.length) c.hostConfig.Links = userDefined ? null : normalizeLinks(registry, c, links);
     registry.containers.put(c);
     faultPoint('container.create.after-record');
     try {
@@ -192,6 +195,27 @@ export class ContainerService {
     }
     const linkHosts = resolveLinks(this.deps.registry, c, false).hosts;
     writeContainerFiles(this.deps.dataRoot, c, this.deps.registry.endpointsOfContainer(c.id), this.deps.registry.networks.byId, resolv, linkHosts);
+  }
+
+  /**
+   * `docker rm --link parent/alias` (Docker's rmLink): drops a legacy link; the parent's /etc/hosts
+   * loses it at once, its link variables at its next start.
+   */
+  removeLink(name: string): Promise<void> {
+    return this.deps.serial.run(async () => {
+      const ref = name.replace(/^\//, '');
+      const slash = ref.lastIndexOf('/');
+      if (slash < 0) {
+        this.deps.registry.findContainer(ref);
+        throw systemError('Conflict, cannot remove the default link name of the container');
+      }
+      const parent = this.deps.registry.containers.all().find((c) => c.name === ref.slice(0, slash));
+      const links = parent && withoutLink(parent, ref.slice(slash + 1));
+      if (!parent || !links) throw notFound(`No such container: ${ref}`);
+      parent.hostConfig.Links = links.length ? links : null;
+      this.deps.registry.containers.put(parent);
+      if (parent.state.status === 'running') this.writeFiles(parent);
+    });
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {

@@ -58,7 +58,12 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
     return new Reply(204);
   });
 
-  router.add('DELETE', '/containers/{id}', async (ctx) => {
+  // {id*}: `docker rm --link parent/alias` sends the link's name unescaped.
+  router.add('DELETE', '/containers/{id*}', async (ctx) => {
+    if (boolParam(ctx.query, 'link')) {
+      await containers.removeLink(ctx.params.id);
+      return new Reply(204);
+    }
     const c = registry.findContainer(ctx.params.id);
     await containers.remove(c.id, boolParam(ctx.query, 'force'));
     engine.execs.forgetContainer(c.id);
