@@ -90,7 +90,7 @@ export class FaultPlan {
 }
 
 /** A small seeded generator (mulberry32): the same seed gives the same sequence. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
