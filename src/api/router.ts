@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { invalid } from '../common/errors.js';
 
 // A small router for the Engine API. Paths may carry a version prefix (/v1.41/networks);
@@ -13,19 +13,22 @@ export interface Ctx {
   params: Record<string, string>;
   query: URLSearchParams;
   version: string;
+  /** Aborted once the request is over (answered, or its client gone): streams end with it. */
+  signal: AbortSignal;
   body<T = unknown>(): Promise<T>;
 }
 
 export type JsonHandler = (ctx: Ctx, res: ServerResponse) => Promise<unknown> | unknown;
 /**
  * A connection taken over by a handler (attach, exec start). begin() sends the response head:
- * 101 UPGRADED when the client asked to upgrade (it then also writes stdin on conn), else a 200
- * streamed response. Errors thrown before begin() become ordinary JSON error responses.
+ * 101 UPGRADED when the client asked to upgrade, else a 200 streamed response; it returns where
+ * the stream goes and, when asked for on an upgraded connection, the client's stdin (which ends
+ * when the client half-closes). Errors thrown before begin() become ordinary JSON error responses.
  */
 export interface Hijacked {
-  conn: Duplex;
   upgraded: boolean;
-  begin(contentType: string): void;
+  readonly begun: boolean;
+  begin(contentType: string, wantStdin?: boolean): { out: Writable; stdin: Readable | null };
   /** Answers with a plain response instead (e.g. exec start with Detach). */
   respond(status: number, body?: unknown): void;
 }

@@ -1,18 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Logger } from '../common/log.js';
-import { invalid, statusOf, WeftError } from '../common/errors.js';
-import { API_VERSION, type Ctx, type Hijacked, type Router } from './router.js';
+import { invalid, notFound, statusOf, WeftError } from '../common/errors.js';
+import type { Ctx, Hijacked, Router } from './router.js';
+import { commonHeaders, plainHijack, readUpgradeBody, upgradeError, upgradeHijack } from './hijack.js';
+import { ClientGone, runInScope, type RequestScope } from './scope.js';
 
 // The HTTP shell around the router: Docker's headers, JSON bodies, {"message"} errors with the
 // status of the error's kind, and the two ways clients take over a connection (upgrade or not).
+// Each request runs in its own scope (scope.ts): whatever goes wrong in it, or whenever its client
+// leaves, that request ends and nothing else does.
 
 const MAX_JSON_BODY = 16 * 1024 * 1024;
-
-function commonHeaders(): Record<string, string> {
-  return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', Ostype: 'linux', Server: `Docker/weft (linux)` };
-}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -27,6 +26,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    req.on('close', () => reject(new ClientGone())); // after 'end' this is a no-op
   });
 }
 
@@ -46,6 +46,7 @@ function errorBody(err: unknown): { status: number; body: string } {
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  if (res.destroyed) return;
   if (status === 204 || status === 304 || value === undefined) {
     res.writeHead(status, commonHeaders());
     res.end();
@@ -56,6 +57,17 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body);
 }
 
+function sendError(res: ServerResponse, err: unknown): void {
+  if (res.destroyed) return;
+  if (res.headersSent) {
+    res.destroy(); // the stream had begun: dropping it is the only way left to say it failed
+    return;
+  }
+  const { status, body } = errorBody(err);
+  res.writeHead(status, { ...commonHeaders(), 'Content-Type': 'application/json' });
+  res.end(body + '\n');
+}
+
 /** A handler's return value: a plain value is 200 JSON; {status, body} picks the status. */
 export class Reply {
   constructor(
@@ -64,132 +76,108 @@ export class Reply {
   ) {}
 }
 
+function logFailure(log: Logger, scope: RequestScope, err: unknown): void {
+  if (err instanceof ClientGone || scope.signal.aborted) log.debug({ url: scope.url }, 'client went away');
+  else if (err instanceof WeftError) log.debug({ url: scope.url, status: err.status, message: err.message }, 'request refused');
+  else log.error({ err, method: scope.method, url: scope.url }, 'request failed');
+}
+
 export function createApiServer(router: Router, log: Logger): Server {
-  const server = createServer(async (req, res) => {
-    const started = process.hrtime.bigint();
-    try {
-      const hit = router.match(req.method ?? 'GET', req.url ?? '/');
-      if (hit === null || hit === 'method') {
-        sendJson(res, 404, { message: 'page not found' });
-        return;
-      }
-      const ctx = makeCtx(req, hit, () => readBody(req));
-      if (hit.route.hijack) {
-        await hit.route.hijack(ctx, plainHijack(req, res));
-        return;
-      }
-      const result = await hit.route.json!(ctx, res);
-      if (res.headersSent) return; // the handler streamed its own response
-      if (result instanceof Reply) sendJson(res, result.status, result.body);
-      else sendJson(res, 200, result);
-    } catch (err) {
-      if (!(err instanceof WeftError)) log.error({ err, url: req.url }, 'request failed');
-      else log.debug({ url: req.url, status: err.status, message: err.message }, 'request refused');
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const { status, body } = errorBody(err);
-      res.writeHead(status, { ...commonHeaders(), 'Content-Type': 'application/json' });
-      res.end(body + '\n');
-    } finally {
-      log.debug({ method: req.method, url: req.url, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
-    }
+  const server = createServer((req, res) => {
+    const scope = responseScope(req, res);
+    runInScope(scope, () => void serve(router, log, req, res, scope));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    void handleUpgrade(router, log, req, socket, head);
+    const { scope, hijacked } = upgradeScope(req, socket);
+    runInScope(scope, () => void serveUpgrade(router, log, req, socket, head, scope, hijacked));
   });
   server.keepAliveTimeout = 60_000;
   return server;
 }
 
-function makeCtx(req: IncomingMessage, hit: { params: Record<string, string>; query: URLSearchParams; version: string }, raw: () => Promise<Buffer>): Ctx {
+function responseScope(req: IncomingMessage, res: ServerResponse): RequestScope {
+  const done = new AbortController();
+  let over = false;
+  res.on('close', () => {
+    over = true;
+    done.abort();
+  });
+  res.on('error', () => undefined);
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    signal: done.signal,
+    fail: (err) => {
+      if (!over) sendError(res, err);
+    },
+  };
+}
+
+async function serve(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    const hit = router.match(req.method ?? 'GET', req.url ?? '/');
+    if (hit === null || hit === 'method') {
+      sendJson(res, 404, { message: 'page not found' });
+      return;
+    }
+    const ctx = makeCtx(req, hit, scope.signal, () => readBody(req));
+    if (hit.route.hijack) {
+      await hit.route.hijack(ctx, plainHijack(res, (status, body) => sendJson(res, status, body)));
+      return;
+    }
+    const result = await hit.route.json!(ctx, res);
+    if (res.headersSent) return; // the handler streamed its own response
+    if (result instanceof Reply) sendJson(res, result.status, result.body);
+    else sendJson(res, 200, result);
+  } catch (err) {
+    logFailure(log, scope, err);
+    sendError(res, err);
+  } finally {
+    log.debug({ method: req.method, url: req.url, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+  }
+}
+
+function upgradeScope(req: IncomingMessage, socket: Socket): { scope: RequestScope; hijacked: { h: Hijacked | null } } {
+  const done = new AbortController();
+  const hijacked: { h: Hijacked | null } = { h: null };
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => done.abort());
+  const scope: RequestScope = {
+    method: req.method ?? 'POST',
+    url: req.url ?? '/',
+    signal: done.signal,
+    fail: (err) => {
+      if (socket.destroyed) return;
+      if (hijacked.h?.begun) socket.destroy();
+      else upgradeError(socket, statusOf(err), errorBody(err).body);
+    },
+  };
+  return { scope, hijacked };
+}
+
+async function serveUpgrade(router: Router, log: Logger, req: IncomingMessage, socket: Socket, head: Buffer, scope: RequestScope, hijacked: { h: Hijacked | null }): Promise<void> {
+  try {
+    const hit = router.match(req.method ?? 'POST', req.url ?? '/');
+    if (hit === null || hit === 'method' || !hit.route.hijack) throw notFound('page not found');
+    const body = await readUpgradeBody(req, socket, head);
+    hijacked.h = upgradeHijack(socket);
+    const ctx = makeCtx(req, hit, scope.signal, () => Promise.resolve(body));
+    await hit.route.hijack(ctx, hijacked.h);
+  } catch (err) {
+    logFailure(log, scope, err);
+    scope.fail(err);
+  }
+}
+
+function makeCtx(req: IncomingMessage, hit: { params: Record<string, string>; query: URLSearchParams; version: string }, signal: AbortSignal, raw: () => Promise<Buffer>): Ctx {
   let cached: Promise<Buffer> | null = null;
   return {
     req,
     params: hit.params,
     query: hit.query,
     version: hit.version,
+    signal,
     body: async <T>() => parseJson<T>(await (cached ??= raw())),
   };
-}
-
-function plainHijack(req: IncomingMessage, res: ServerResponse): Hijacked {
-  let conn: Duplex | null = null;
-  return {
-    // Made when a handler streams. A Duplex over req/res that nobody listens to errors with
-    // "premature close" when the response ends without it (exec start with Detach): with no
-    // 'error' listener that took the whole daemon down.
-    get conn(): Duplex {
-      if (!conn) {
-        const c = Duplex.from({ readable: req, writable: res });
-        c.on('error', () => c.destroy());
-        conn = c;
-      }
-      return conn;
-    },
-    upgraded: false,
-    begin(contentType) {
-      res.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType });
-      res.flushHeaders();
-    },
-    respond(status, body) {
-      sendJson(res, status, body);
-    },
-  };
-}
-
-async function handleUpgrade(router: Router, log: Logger, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-  socket.on('error', () => socket.destroy());
-  let begun = false;
-  try {
-    const hit = router.match(req.method ?? 'POST', req.url ?? '/');
-    if (hit === null || hit === 'method' || !hit.route.hijack) throw new WeftError('NotFound', 'page not found');
-    const length = Number(req.headers['content-length'] ?? 0);
-    const ctx = makeCtx(req, hit, () => readUpgradeBody(socket, head, length));
-    if (length === 0 && head.length) socket.unshift(head);
-    await hit.route.hijack(ctx, {
-      conn: socket,
-      upgraded: true,
-      begin(contentType) {
-        begun = true;
-        socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`);
-      },
-      respond(status, body) {
-        begun = true;
-        const text = body === undefined ? '' : JSON.stringify(body);
-        socket.end(`HTTP/1.1 ${status} ${status === 200 ? 'OK' : 'Status'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${text}`);
-      },
-    });
-  } catch (err) {
-    if (begun) {
-      socket.destroy();
-      return;
-    }
-    if (!(err instanceof WeftError)) log.error({ err, url: req.url }, 'upgrade request failed');
-    const { status, body } = errorBody(err);
-    socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  }
-}
-
-/** Reads exactly `length` body bytes that follow the headers of an upgrade request; the rest stays on the socket (it is stdin). */
-function readUpgradeBody(socket: Socket, head: Buffer, length: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = head;
-    const finish = () => {
-      socket.off('data', onData);
-      socket.off('error', reject);
-      const rest = buf.subarray(length);
-      socket.pause();
-      if (rest.length) socket.unshift(rest);
-      resolve(buf.subarray(0, length));
-    };
-    const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length >= length) finish();
-    };
-    if (buf.length >= length) return finish();
-    socket.on('data', onData);
-    socket.on('error', reject);
-  });
 }

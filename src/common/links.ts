@@ -27,3 +27,19 @@ export function linksOf(c: ContainerRecord): Link[] {
   });
 }
 
+/**
+ * `--link` on user-defined networks, given per endpoint (EndpointsConfig.Links): a DNS alias only
+ * the linking container resolves, to whichever container bears the target's name when it asks
+ * (libnetwork's CreateOptionAlias), so the target may be created after it.
+ */
+export function endpointLinks(c: ContainerRecord): Link[] {
+  return c.networks.flatMap((a) => a.links.map(parseLink));
+}
+
+/** The container's legacy links without `alias`, in their stored form; null if it has no such link. */
+export function withoutLink(c: ContainerRecord, alias: string): string[] | null {
+  const raw = (c.hostConfig.Links as string[] | null | undefined) ?? [];
+  const keep = raw.filter((l, i) => linksOf(c)[i].alias !== alias);
+  return keep.length === raw.length ? null : keep;
+}
+

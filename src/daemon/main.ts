@@ -27,12 +27,14 @@ import { startCluster } from './cluster.js';
 import { readHostRoutes } from './hostRoutes.js';
 import { FirewallKeeper } from './firewall.js';
 import { listenUnix, socketGid } from './socket.js';
+import { installSafetyNet } from './safety.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
 
 export async function runDaemon(config: DaemonConfig): Promise<() => Promise<void>> {
   const log = createLogger({ level: config.logLevel });
+  installSafetyNet(log);
   const socketPath = config.host.replace(/^unix:\/\//, '');
   const gid = socketGid(config.group, socketPath, log); // a bad --group fails before anything is touched
   const kernel = new Kernel({ nft: nftAlias(join(config.execRoot, 'bin')) });

@@ -1,4 +1,4 @@
-import { linksOf } from '../common/links.js';
+import { endpointLinks } from '../common/links.js';
 import type { EngineEvent } from '../common/events.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 import { canonicalIp, encodeName, ipv4Bytes, ipv6Bytes, ptrToIp } from './ip.js';
@@ -419,7 +419,7 @@ export class DnsTable {
       if (n && n.dns && !nets.includes(n)) nets.push(n);
     }
     ctr.nets = nets;
-    const links = c ? linksOf(c) : [];
+    const links = c ? endpointLinks(c) : [];
     ctr.links = links.length ? new Map(links.map((l) => [l.alias.toLowerCase(), l.target.toLowerCase()])) : undefined;
   }
 }

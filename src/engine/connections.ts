@@ -5,6 +5,7 @@ import type { Serial } from './lock.js';
 import type { NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 import type { SandboxKind, SandboxService } from './sandbox.js';
+import { faultPoint } from '../common/faults.js';
 
 // Live connect/disconnect (`docker network connect|disconnect`): the container's wish list is
 // updated first, then the kernel if it is running, then its /etc files. The checks and their
@@ -38,6 +39,7 @@ export class ConnectionService {
       c.networks.push(att);
       await registry.containers.put(c);
       if (!running) return;
+      faultPoint('network.connect.after-record');
       try {
         await sandboxes.join(c, att);
       } catch (err) {
@@ -45,6 +47,7 @@ export class ConnectionService {
         await registry.containers.put(c);
         throw err;
       }
+      faultPoint('network.connect.after-join');
       containers.writeFiles(c);
     });
   }
@@ -76,8 +79,10 @@ export class ConnectionService {
       if (!att) throw systemError(`container ${c.id} is not connected to network ${net.name}`);
       c.networks = c.networks.filter((a) => a !== att);
       await registry.containers.put(c);
+      faultPoint('network.disconnect.after-record');
       const ep = registry.endpointsOfContainer(c.id).find((e) => e.networkId === net!.id);
       if (ep) await sandboxes.disconnect(c, ep);
+      faultPoint('network.disconnect.after-leave');
       containers.writeFiles(c);
     });
   }

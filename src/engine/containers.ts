@@ -2,7 +2,7 @@ import type { Logger } from '../common/log.js';
 import { hostname } from 'node:os';
 import type { ImageStore } from '../runtime/images.js';
 import type { Runtime } from '../runtime/types.js';
-import { conflict, invalid, notFound, WeftError } from '../common/errors.js';
+import { conflict, invalid, notFound, systemError, WeftError } from '../common/errors.js';
 import { fileMounts, writeContainerFiles } from './containerFiles.js';
 import { hostResolvers, type ResolvInput } from '../dns/resolv.js';
 import { newId } from '../common/ids.js';
@@ -15,12 +15,14 @@ import type { SandboxService } from './sandbox.js';
 import { nowRfc3339Nano } from '../common/time.js';
 import { buildAttachments, type EndpointSettings } from './attachments.js';
 import { normalizeLinks, resolveLinks } from './links.js';
+import { withoutLink } from '../common/links.js';
 import { mergeExposedPorts, validatePortBindings } from './ports.js';
 import type { ContainerAction, EventBus } from './events/index.js';
 import { signalNumber } from './signals.js';
 import { pruneMatcher, type Filters } from './filters.js';
 import { containerSecurity, type SecurityHostConfig } from '../runtime/security.js';
 import { checkProcess } from '../runtime/oci-spec.js';
+import { faultPoint } from '../common/faults.js';
 
 export interface ContainerCreateRequest extends Partial<Omit<ContainerConfig, 'Image'>> {
   Image: string;
@@ -43,6 +45,10 @@ export interface ContainerDeps {
 }
 
 type Waiter = { condition: string; resolve: (code: number) => void };
+
+/** How long a SIGKILLed process may take to be reported gone, and how often the runtime is asked meanwhile. */
+const KILL_WAIT_MS = 10_000;
+const EXIT_POLL_MS = 250;
 
 export class ContainerService {
   private readonly waiters = new Map<string, Waiter[]>();
@@ -114,9 +120,13 @@ export class ContainerService {
       netnsPath: '',
       restartCount: 0,
     };
+    // Legacy links are registered off user-defined networks only, as dockerd's registerLinks does;
+    // on those the CLI sends --link as the endpoint's Links too (a DNS alias: links.ts endpointLinks).
     const links = (hostConfig as { Links?: string[] | null }).Links;
-    if (links?.length) c.hostConfig.Links = normalizeLinks(registry, c, links);
+    const userDefined = !registry.networks.byId.get(attachments[0].networkId)?.predefined;
+    if (links?.length) c.hostConfig.Links = userDefined ? null : normalizeLinks(registry, c, links);
     await registry.containers.put(c);
+    faultPoint('container.create.after-record');
     try {
       await this.deps.runtime.create({
         id,
@@ -161,9 +171,11 @@ export class ContainerService {
       try {
         const links = resolveLinks(this.deps.registry, c, true);
         await this.deps.sandboxes.setUp(c);
+        faultPoint('container.start.after-sandbox');
         try {
           this.writeFiles(c);
           const st = await this.deps.runtime.start(c.id, links.env);
+          faultPoint('container.start.after-runtime');
           c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
           await this.deps.registry.containers.put(c);
           this.announce('start', c);
@@ -221,6 +233,27 @@ export class ContainerService {
     writeContainerFiles(this.deps.dataRoot, c, this.deps.registry.endpointsOfContainer(c.id), this.deps.registry.networks.byId, resolv, linkHosts);
   }
 
+  /**
+   * `docker rm --link parent/alias` (Docker's rmLink): drops a legacy link; the parent's /etc/hosts
+   * loses it at once, its link variables at its next start.
+   */
+  removeLink(name: string): Promise<void> {
+    return this.deps.serial.run(async () => {
+      const ref = name.replace(/^\//, '');
+      const slash = ref.lastIndexOf('/');
+      if (slash < 0) {
+        this.deps.registry.findContainer(ref);
+        throw systemError('Conflict, cannot remove the default link name of the container');
+      }
+      const parent = this.deps.registry.containers.all().find((c) => c.name === ref.slice(0, slash));
+      const links = parent && withoutLink(parent, ref.slice(slash + 1));
+      if (!parent || !links) throw notFound(`No such container: ${ref}`);
+      parent.hostConfig.Links = links.length ? links : null;
+      await this.deps.registry.containers.put(parent);
+      if (parent.state.status === 'running') this.writeFiles(parent);
+    });
+  }
+
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     const c = this.deps.registry.findContainer(ref);
     if (c.state.status !== 'running') throw conflict(`Container ${c.id} is not running`);
@@ -253,10 +286,11 @@ export class ContainerService {
     if (c.state.status !== 'running') return false;
     const exited = this.waitFor(c.id, 'not-running');
     await this.signal(c, signal).catch(() => undefined);
+    faultPoint('container.stop.after-signal');
     const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
     if (timedOut) {
-      await this.signal(c, 'SIGKILL').catch(() => undefined);
-      await exited;
+      const signalled = await this.signal(c, 'SIGKILL').then(() => true, () => false);
+      await this.exitAfterKill(c, exited, signalled);
     }
     this.announce('stop', c);
     return true;
@@ -282,13 +316,16 @@ export class ContainerService {
       if (c.state.status === 'running') {
         if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
         const exited = this.waitFor(c.id, 'not-running');
-        await this.signal(c, 'SIGKILL').catch(() => undefined);
-        await exited;
+        const signalled = await this.signal(c, 'SIGKILL').then(() => true, () => false);
+        faultPoint('container.rm.after-kill');
+        await this.exitAfterKill(c, exited, signalled);
       }
       const removed = await this.deps.serial.run(async () => {
         if (!this.deps.registry.containers.byId.has(c.id)) return false;
         await this.deps.sandboxes.tearDown(c);
+        faultPoint('container.rm.after-sandbox');
         await this.deps.runtime.remove(c.id);
+        faultPoint('container.rm.after-runtime');
         await this.deps.registry.containers.delete(c.id);
         return true;
       });
@@ -313,18 +350,53 @@ export class ContainerService {
     return removed;
   }
 
-  /** Resolves with the exit code once the condition holds (Docker's /wait conditions). */
-  waitFor(id: string, condition: string): Promise<number> {
+  /**
+   * Waits for the exit a SIGKILL causes, but never unbounded: when the process is gone and nobody
+   * reported it (a run a crashed daemon lost), the exit is recorded here. It is gone when the
+   * runtime finds no live process, or when runc could not signal it (runc checks the process is
+   * its container's own, so a reused pid does not count).
+   */
+  private async exitAfterKill(c: ContainerRecord, exited: Promise<number>, signalled: boolean): Promise<void> {
+    const deadline = Date.now() + KILL_WAIT_MS;
+    for (;;) {
+      if (await Promise.race([exited.then(() => true), sleep(EXIT_POLL_MS).then(() => false)])) return;
+      const st = await this.deps.runtime.status(c.id).catch(() => null);
+      if (!signalled || !st?.running) return this.onExit(c.id, st?.exitCode ?? 137);
+      if (Date.now() > deadline) throw systemError(`Could not kill running container ${c.id}, cannot remove - tried to kill container, but did not receive an exit event`);
+    }
+  }
+
+  /** Resolves with the exit code once the condition holds (Docker's /wait conditions); rejects when `signal` aborts. */
+  waitFor(id: string, condition: string, signal?: AbortSignal): Promise<number> {
     const c = this.deps.registry.containers.byId.get(id);
     if (!c) return Promise.reject(notFound(`No such container: ${id}`));
     if (!['not-running', 'next-exit', 'removed', ''].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
     const cond = condition || 'not-running';
     if (cond === 'not-running' && c.state.status !== 'running') return Promise.resolve(c.state.exitCode);
-    return new Promise((resolve) => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push({ condition: cond, resolve });
+      const onAbort = () => {
+        this.dropWaiter(id, waiter);
+        reject(signal!.reason);
+      };
+      const waiter: Waiter = {
+        condition: cond,
+        resolve: (code) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(code);
+        },
+      };
+      list.push(waiter);
       this.waiters.set(id, list);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  private dropWaiter(id: string, waiter: Waiter): void {
+    const list = this.waiters.get(id)?.filter((w) => w !== waiter) ?? [];
+    if (list.length) this.waiters.set(id, list);
+    else this.waiters.delete(id);
   }
 
   private resolveWaiters(id: string, event: 'exit' | 'removed', code: number): void {
@@ -346,6 +418,7 @@ export class ContainerService {
       if (!c || c.state.status !== 'running') return;
       c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: nowRfc3339Nano() };
       await this.deps.registry.containers.put(c);
+      faultPoint('container.exit.after-record');
       await this.signalling.get(id);
       this.announce('die', c, { exitCode: String(code) });
       await this.deps.sandboxes.tearDown(c);

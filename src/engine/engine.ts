@@ -18,6 +18,7 @@ import { ExecService } from './exec.js';
 import { EventBus } from './events/index.js';
 import type { ResolvInput } from '../dns/resolv.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
+import { nowRfc3339Nano } from '../common/time.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -101,7 +102,13 @@ export class Engine {
         c.state = { ...c.state, status: 'exited', pid: 0, exitCode: st?.exitCode ?? 255, finishedAt: st?.finishedAt ?? c.state.finishedAt };
         await registry.containers.put(c);
       }
-      if (c.netnsPath || registry.endpointsOfContainer(c.id).length) await this.sandboxes.tearDown(c);
+      // A sandbox on a container not running means a start (or an exit) was under way when the
+      // daemon died: the runtime may run a process the record does not know of. Nobody owns that
+      // run; it is ended, and the container is exited if it had started.
+      if (c.netnsPath || registry.endpointsOfContainer(c.id).length) {
+        await this.reapLostRun(c);
+        await this.sandboxes.tearDown(c);
+      }
     }
     for (const ep of registry.endpoints.all()) {
       if (!registry.containers.byId.has(ep.containerId)) await registry.endpoints.delete(ep.id);
@@ -120,6 +127,18 @@ export class Engine {
   private async activateDrivers(): Promise<void> {
     const names = new Set(this.registry.networks.all().map((n) => n.driver));
     await Promise.all([...names].map((name) => this.opts.drivers.resolve(name).catch(() => null)));
+  }
+
+  private async reapLostRun(c: ContainerRecord): Promise<void> {
+    const st = await this.runtime.abandon(c.id).catch((err: unknown) => {
+      this.opts.log.warn({ container: c.name, err: String(err) }, 'could not end a lost run');
+      return null;
+    });
+    if (c.state.status !== 'running' && st?.startedAt && st.startedAt !== c.state.startedAt) {
+      c.state = { ...c.state, status: 'exited', pid: 0, exitCode: 255, startedAt: st.startedAt, finishedAt: nowRfc3339Nano(), error: '' };
+      await this.registry.containers.put(c);
+      this.opts.log.warn({ container: c.name, id: c.id }, 'a start was cut short by a daemon crash: container marked exited');
+    }
   }
 
   private async restoreDrivers(): Promise<void> {

@@ -49,7 +49,8 @@ export class ExecService {
     return inst;
   }
 
-  async start(id: string, tty: boolean | undefined): Promise<ExecInstance> {
+  /** raw: unframed output (the start request's Tty); the pty is the exec's own Tty, as in Docker. */
+  async start(id: string, raw: boolean): Promise<ExecInstance> {
     const inst = this.get(id);
     if (inst.running || inst.exitCode !== null) throw conflict(`Error: Exec command ${id} has already run`);
     const c = this.registry.findContainer(inst.containerId);
@@ -58,7 +59,8 @@ export class ExecService {
     const session = await this.runtime.exec(c.id, {
       args: cfg.Cmd,
       env: [...c.config.Env, ...(cfg.Env ?? [])],
-      tty: tty ?? Boolean(cfg.Tty),
+      tty: Boolean(cfg.Tty),
+      raw,
       stdin: Boolean(cfg.AttachStdin),
       user: cfg.User ?? c.config.User,
       cwd: cfg.WorkingDir || c.config.WorkingDir || '/',

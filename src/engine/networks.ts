@@ -10,6 +10,7 @@ import type { Registry } from './registry.js';
 import type { Serial } from './lock.js';
 import type { EventBus } from './events/index.js';
 import { nowRfc3339Nano } from '../common/time.js';
+import { faultPoint } from '../common/faults.js';
 
 export interface NetworkCreateRequest {
   Name: string;
@@ -168,7 +169,9 @@ export class NetworkService {
     try {
       net.driverState = await driver.prepareNetwork(net, registry.networks.all());
       await registry.networks.put(net); // recorded before the kernel is touched: a crash leaves a record to reconcile
+      faultPoint('network.create.after-record');
       await driver.createNetwork(net);
+      faultPoint('network.create.after-kernel');
     } catch (err) {
       await registry.networks.delete(net.id);
       await ipam.releasePools(net.id);
@@ -196,6 +199,7 @@ export class NetworkService {
     }
     await registry.networks.delete(net.id);
     await ipam.releasePools(net.id);
+    faultPoint('network.rm.after-record');
     await (await this.driverOf(net)).deleteNetwork(net);
     log.info({ network: net.name, id: net.id }, 'network removed');
     this.deps.events.emit({ type: 'network', action: 'destroy', network: net });

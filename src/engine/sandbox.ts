@@ -13,6 +13,7 @@ import type { EventBus } from './events/index.js';
 import type { DriverCapabilities } from '../drivers/driver.js';
 
 export type SandboxKind = DriverCapabilities['sandbox'];
+import { faultPoint } from '../common/faults.js';
 
 // A sandbox is a running container's network namespace plus its endpoints (libnetwork's nouns).
 // Endpoints exist only while the container runs, as in Docker: stopping releases addresses.
@@ -59,8 +60,10 @@ export class SandboxService {
     const path = this.netnsPathFor(c);
     c.netnsPath = path;
     await this.deps.registry.containers.put(c);
+    faultPoint('sandbox.setup.after-record');
     try {
       await this.deps.kernel.createNetns(path);
+      faultPoint('sandbox.setup.after-netns');
       for (const att of c.networks) await this.join(c, att);
     } catch (err) {
       await this.tearDown(c);
@@ -74,6 +77,7 @@ export class SandboxService {
     for (const ep of this.deps.registry.endpointsOfContainer(c.id)) {
       await this.leave(c, ep).catch((err) => errors.push(err));
     }
+    faultPoint('sandbox.teardown.after-leave');
     if (c.netnsPath) {
       await this.deps.kernel.deleteNetns(c.netnsPath).catch((err) => errors.push(err));
       c.netnsPath = '';
@@ -86,6 +90,7 @@ export class SandboxService {
   async join(c: ContainerRecord, att: NetworkAttachment): Promise<EndpointRecord> {
     const net = this.deps.registry.findNetwork(att.networkId);
     const ep = await this.recordEndpoint(c, att, net);
+    faultPoint('sandbox.join.after-record');
     const defaultRoute = !net.internal && !this.deps.registry.endpointsOfContainer(c.id).some((e) => e.id !== ep.id && e.gateway4 && this.providesDefaultRoute(e));
     try {
       // Published ports go on the gateway endpoint only, as in Docker.
@@ -114,6 +119,7 @@ export class SandboxService {
     const net = this.deps.registry.networks.byId.get(ep.networkId);
     try {
       if (net) await (await this.deps.networks.driverOf(net)).leave(net, ep, c.netnsPath || null);
+      faultPoint('sandbox.leave.after-kernel');
     } finally {
       await this.releaseEndpoint(ep);
       if (net) this.deps.events.emit({ type: 'network', action: 'disconnect', network: net, endpoint: ep, container: c });

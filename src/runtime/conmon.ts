@@ -17,6 +17,7 @@ import { runcExecArgs, startExec } from './exec.js';
 import { logStream } from './logs.js';
 import { launchConmon } from './launch.js';
 import { conflict, systemError } from '../common/errors.js';
+import { faultPoint } from '../common/faults.js';
 
 const run = promisify(execFile);
 
@@ -102,7 +103,10 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     const saved = loadSpec(this.paths, id);
     const spec = extraEnv.length ? { ...saved, env: [...saved.env, ...extraEnv] } : saved;
     const st = readStatus(this.paths, id);
-    if (st.running) return st;
+    if (st.running) {
+      this.exits.add(id); // whoever started it, its exit is reported
+      return st;
+    }
     await this.prepareBundle(spec);
     const t1 = performance.now();
     // A previous run leaves a stopped runc container and exit markers behind.
@@ -119,6 +123,7 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     const t2 = performance.now();
     writeFileSync(this.paths.startedFile(id), '');
     this.exits.add(id);
+    faultPoint('runtime.start.after-create');
     const waiting = [...(this.pending.get(id) ?? [])];
     this.pending.delete(id);
     await Promise.all(waiting.map((a) => a.connect(this.paths.bundle(id)).catch((err) => this.opts.logger?.warn({ err, id }, 'attach failed'))));
@@ -130,6 +135,7 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
       await this.runcCmd('delete', '--force', id).catch(() => undefined);
       throw systemError(`failed to start container ${id}: ${msg}`);
     }
+    faultPoint('runtime.start.after-runc-start');
     const t4 = performance.now();
     this.lastStartTimings = { mount: t1 - t0, conmonCreate: t2 - t1, attach: t3 - t2, runcStart: t4 - t3, total: t4 - t0 };
     this.opts.logger?.debug({ id, timings: this.lastStartTimings }, 'container started');
@@ -204,6 +210,18 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
   cancelAttaches(id: string): void {
     for (const a of this.pending.get(id) ?? []) a.close();
     this.pending.delete(id);
+  }
+
+  async abandon(id: string): Promise<ContainerStatus> {
+    this.exits.forget(id);
+    this.cancelAttaches(id);
+    await this.runcCmd('delete', '--force', id).catch(() => undefined); // kills what runs and waits for it
+    const conmon = readInt(this.paths.conmonPidfile(id));
+    if (conmon && aliveAs(conmon, 'conmon', id)) process.kill(conmon, 'SIGKILL');
+    await unmount(this.paths.rootfs(id)).catch((err: unknown) => this.opts.logger?.warn({ err, id }, 'rootfs unmount failed'));
+    const st = existsSync(this.paths.specFile(id)) ? readStatus(this.paths, id) : null;
+    if (st?.startedAt && !existsSync(this.paths.reportedFile(id))) writeFileSync(this.paths.reportedFile(id), JSON.stringify({ code: st.exitCode ?? 255 }));
+    return st ?? { running: false, pid: 0, exitCode: null, startedAt: null, finishedAt: null };
   }
 
   async remove(id: string): Promise<void> {

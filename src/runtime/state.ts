@@ -17,6 +17,10 @@ export class Paths {
   get exitDir(): string {
     return join(this.execRoot, 'exits');
   }
+  /** runc's fifo that `runc start` opens: it exists while a container is created but not started. */
+  execFifo(id: string): string {
+    return join(this.runcRoot, id, 'exec.fifo');
+  }
   bundle(id: string): string {
     return join(this.execRoot, 'containers', id);
   }
@@ -113,7 +117,8 @@ export function readStatus(paths: Paths, id: string): ContainerStatus {
   const exitCode = readInt(paths.exitFile(id));
   if (exitCode !== null) return { ...base, exitCode, finishedAt: mtime(paths.exitFile(id)) };
   const pid = readInt(paths.pidfile(id));
-  if (alive(pid)) return { ...base, running: true, pid: pid! };
+  // A created container's pid is runc init, alive but waiting for `runc start`: that is no run.
+  if (alive(pid) && !existsSync(paths.execFifo(id))) return { ...base, running: true, pid: pid! };
   // Exit file gone (reboot cleared exec-root) or conmon died: fall back to what was reported.
   try {
     const rep = JSON.parse(readFileSync(paths.reportedFile(id), 'utf8')) as { code: number };

@@ -51,7 +51,10 @@ export interface AttachSession {
 export interface ExecSpec {
   args: string[];
   env: string[];
+  /** Run on a pty (the exec's own Tty). */
   tty: boolean;
+  /** Output unframed (the start request's Tty, as in Docker); else Docker's multiplexed frames. */
+  raw: boolean;
   stdin: boolean;
   user: string;
   cwd: string;
@@ -60,7 +63,7 @@ export interface ExecSpec {
 
 export interface ExecSession {
   input: Writable;
-  output: Readable; // framed like AttachSession.output
+  output: Readable; // multiplexed frames unless the spec asked for raw output
   resize(height: number, width: number): void;
   /** Resolves with the exit code. */
   done: Promise<number>;
@@ -88,6 +91,11 @@ export interface Runtime extends EventEmitter {
   resize(id: string, height: number, width: number): Promise<void>;
   exec(id: string, spec: ExecSpec): Promise<ExecSession>;
   logs(id: string, opts: LogOptions, tty: boolean): Readable;
+  /**
+   * Ends a run nobody owns (a start a killed daemon never finished): its processes and conmon are
+   * killed, its rootfs unmounted, and the run marked as reported. Returns the status after that.
+   */
+  abandon(id: string): Promise<ContainerStatus>;
   /** Removes bundle, rootfs mount and logs. The container must not be running. */
   remove(id: string): Promise<void>;
   /** Ends attach sessions queued for a start that failed, so clients waiting on them return. */

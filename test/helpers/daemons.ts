@@ -90,8 +90,8 @@ export interface Daemon {
   stop(): Promise<void>;
   /** SIGKILLs the daemon process only (containers, shims, mounts stay): for restart tests. */
   kill9(): Promise<void>;
-  /** Starts the daemon again on the same namespace, dirs and socket. */
-  restart(): Promise<void>;
+  /** Starts the daemon again on the same namespace, dirs and socket; `env` replaces StartOptions.daemonEnv from then on. */
+  restart(env?: NodeJS.ProcessEnv): Promise<void>;
   /** pid of the daemon process (nsenter execs it, so this is weftd/dockerd/podman itself), while it runs. */
   pid(): number | undefined;
   /** Milliseconds from spawning the daemon to its first 200 on /_ping, for the last (re)start. */
@@ -160,6 +160,14 @@ export function apiRequest(socket: string, method: string, path: string, body?: 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 function tail(file: string, lines = 40): string {
   try {
@@ -583,8 +591,15 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
     async kill9() {
       await killDaemon('SIGKILL', 5000);
     },
-    async restart() {
+    async restart(extraEnv) {
       if (stopped) throw new Error('restart() after stop()');
+      if (extraEnv) {
+        for (const k of Object.keys(opts.daemonEnv ?? {})) {
+          if (k in process.env) daemonEnv[k] = process.env[k];
+          else delete daemonEnv[k];
+        }
+        Object.assign(daemonEnv, extraEnv);
+      }
       await killDaemon('SIGTERM', 15_000);
       await killDaemon('SIGKILL', 5000);
       if (kind === 'docker') await forgetDeadContainerd(execRoot);
@@ -639,6 +654,11 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
         }
       } finally {
         logTail = tail(logFile, 20);
+        // weftd's safety net logs every error no request handled: each is a bug, and must not hide.
+        if (kind === 'weft') {
+          const stray = readLog(logFile).split('\n').filter((l) => l.includes('"safetyNet":'));
+          if (stray.length) errors.push(`weftd's safety net caught ${stray.length} stray error(s):\n  ${stray.slice(0, 5).join('\n  ')}`);
+        }
         errors.push(...teardownSync());
         for (const p of cgroupsLeft(seenIds)) {
           try {

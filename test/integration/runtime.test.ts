@@ -167,14 +167,14 @@ test('tty shell: attach, type, detach with ctrl-p ctrl-q, exec, kill', async () 
   await until(() => seen2.includes('back4'));
   again.close();
 
-  const ex = await rt.exec(spec.id, { args: ['sh', '-c', 'ip addr show lo; echo oops >&2; exit 7'], env: [], tty: false, stdin: false, user: '', cwd: '/', privileged: false });
+  const ex = await rt.exec(spec.id, { args: ['sh', '-c', 'ip addr show lo; echo oops >&2; exit 7'], env: [], tty: false, raw: false, stdin: false, user: '', cwd: '/', privileged: false });
   const [out, code] = await Promise.all([collect(ex.output), ex.done]);
   const frames = demux(out);
   assert.equal(code, 7);
   assert.match(frames.stdout, /inet 127\.0\.0\.1/);
   assert.equal(frames.stderr, 'oops\n');
 
-  const tex = await rt.exec(spec.id, { args: ['/bin/sh'], env: [], tty: true, stdin: true, user: '', cwd: '/', privileged: false });
+  const tex = await rt.exec(spec.id, { args: ['/bin/sh'], env: [], tty: true, raw: true, stdin: true, user: '', cwd: '/', privileged: false });
   let tout = '';
   tex.output.on('data', (d: Buffer) => (tout += d.toString()));
   tex.resize(30, 70);

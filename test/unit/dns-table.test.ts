@@ -388,3 +388,19 @@ test('at scale: 1,000 containers on 100 networks, each name resolvable from exac
     }
   }
 });
+
+test('an endpoint link is an alias only its container resolves, to a target that may come later; legacy links are not DNS', () => {
+  const w = new World();
+  const n1 = w.net('n1', '10.1.0.0/24', '10.1.0.1');
+  const { c: early } = w.run('early', [{ net: n1, ip: '10.1.0.2/24' }]);
+  early.networks[0].links = ['later:bar'];
+  early.hostConfig.Links = ['/web:/early/legacy'];
+  w.reg.containers.put(early);
+  w.run('watcher', [{ net: n1, ip: '10.1.0.4/24' }]);
+  assert.equal(w.a('10.1.0.2', 'bar'), null, 'no target yet');
+  w.run('later', [{ net: n1, ip: '10.1.0.3/24' }]);
+  w.run('web', [{ net: n1, ip: '10.1.0.5/24' }]);
+  assert.deepEqual(w.a('10.1.0.2', 'bar'), ['10.1.0.3'], 'the target runs: the alias resolves');
+  assert.equal(w.a('10.1.0.4', 'bar'), null, 'another container does not see the alias');
+  assert.equal(w.a('10.1.0.2', 'legacy'), null, 'a legacy (default bridge) link is no DNS alias');
+});

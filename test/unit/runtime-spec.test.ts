@@ -61,6 +61,6 @@ test('conmon and runc exec command lines', () => {
   assert.equal(args[args.indexOf('--runtime-arg') + 1], '--root=/run/wt/runc');
   const noTty = conmonArgs({ conmon: 'conmon', runc: 'runc', paths, spec: { ...spec, tty: false, openStdin: false } });
   assert.ok(!noTty.includes('-t') && !noTty.includes('-i'));
-  const ex = runcExecArgs('/run/wt/runc', 'cid', { args: ['ip', 'a'], env: ['A=1'], tty: true, stdin: true, user: '', cwd: '/tmp', privileged: false }, { uid: 0, gid: 0 });
+  const ex = runcExecArgs('/run/wt/runc', 'cid', { args: ['ip', 'a'], env: ['A=1'], tty: true, raw: true, stdin: true, user: '', cwd: '/tmp', privileged: false }, { uid: 0, gid: 0 });
   assert.deepEqual(ex, ['--root', '/run/wt/runc', 'exec', '--tty', '--cwd', '/tmp', '--env', 'A=1', '--user', '0:0', 'cid', 'ip', 'a']);
 });

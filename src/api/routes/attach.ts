@@ -1,7 +1,7 @@
-import type { Readable, Writable } from 'node:stream';
 import type { Engine } from '../../engine/engine.js';
 import { conflict } from '../../common/errors.js';
 import { boolParam, type Ctx, type Hijacked } from '../router.js';
+import { splice } from '../splice.js';
 
 // docker attach / run -it: splices the runtime's streams onto the hijacked connection (the CLI
 // attaches before it starts the container).
@@ -19,26 +19,6 @@ export async function streamAttach(engine: Engine, ctx: Ctx, h: Hijacked): Promi
     stderr: boolParam(q, 'stderr', true),
     detachKeys: q.get('detachKeys') ?? undefined,
   });
-  h.begin(c.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-  splice(h.conn, session.output, wantStdin ? session.input : null, () => session.close());
-}
-
-/** Output → client until either side ends; client → input when stdin is wanted. */
-export function splice(conn: Hijacked['conn'], output: Readable, input: Writable | null, close: () => void): void {
-  let done = false;
-  const finish = () => {
-    if (done) return;
-    done = true;
-    close();
-    conn.end();
-  };
-  output.on('data', (chunk: Buffer) => conn.write(chunk));
-  output.on('end', finish);
-  output.on('error', finish);
-  conn.on('close', finish);
-  conn.on('error', finish);
-  if (input) {
-    conn.on('data', (chunk: Buffer) => input.write(chunk));
-    conn.resume();
-  }
+  const { out, stdin } = h.begin(c.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream', wantStdin);
+  splice(ctx.signal, out, stdin, { output: session.output, input: wantStdin ? session.input : null, close: () => session.close() });
 }

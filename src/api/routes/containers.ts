@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream';
 import type { Engine } from '../../engine/engine.js';
 import { invalid } from '../../common/errors.js';
 import { parseFilters, checkFilterKeys, matchLabels } from '../../engine/filters.js';
@@ -67,7 +68,12 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
     return new Reply(204);
   });
 
-  router.add('DELETE', '/containers/{id}', async (ctx) => {
+  // {id*}: `docker rm --link parent/alias` sends the link's name unescaped.
+  router.add('DELETE', '/containers/{id*}', async (ctx) => {
+    if (boolParam(ctx.query, 'link')) {
+      await containers.removeLink(ctx.params.id);
+      return new Reply(204);
+    }
     const c = registry.findContainer(ctx.params.id);
     await containers.remove(c.id, boolParam(ctx.query, 'force'));
     engine.execs.forgetContainer(c.id);
@@ -76,7 +82,8 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
 
   router.add('POST', '/containers/{id}/wait', async (ctx, res) => {
     const c = registry.findContainer(ctx.params.id);
-    const done = containers.waitFor(c.id, ctx.query.get('condition') ?? 'not-running');
+    // The waiter goes when the request does: a client that leaves takes its waiter along.
+    const done = containers.waitFor(c.id, ctx.query.get('condition') ?? 'not-running', ctx.signal);
     // Docker sends the head at once so that clients know the wait is registered.
     res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.45' });
     res.flushHeaders();
@@ -114,8 +121,8 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
       c.config.Tty,
     );
     res.writeHead(200, { 'Content-Type': c.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-    stream.pipe(res);
-    res.on('close', () => stream.destroy());
+    // pipeline ends the read when the client leaves and the response when the read fails.
+    pipeline(stream, res, () => undefined);
   });
 
   router.hijack('POST', '/containers/{id}/attach', (ctx, h) => streamAttach(engine, ctx, h));

@@ -3,7 +3,7 @@ import { invalid } from '../../common/errors.js';
 import type { Router } from '../router.js';
 import { ExecCreateSchema, ExecStartSchema, parse } from '../schemas.js';
 import { Reply } from '../server.js';
-import { splice } from './attach.js';
+import { splice } from '../splice.js';
 
 export function execRoutes(router: Router, engine: Engine): void {
   const { execs } = engine;
@@ -17,7 +17,9 @@ export function execRoutes(router: Router, engine: Engine): void {
   router.hijack('POST', '/exec/{id}/start', async (ctx, h) => {
     const body = parse(ExecStartSchema, await ctx.body());
     const inst = execs.get(ctx.params.id);
-    const started = await execs.start(inst.id, body.Tty);
+    // As in Docker, the exec's own Tty gives it a pty; the start's Tty only says how the stream is
+    // framed (testcontainers starts execs made without a Tty with Tty: true: raw output, no pty).
+    const started = await execs.start(inst.id, Boolean(body.Tty));
     const session = started.session!;
     if (body.Detach) {
       session.input.end();
@@ -25,10 +27,11 @@ export function execRoutes(router: Router, engine: Engine): void {
       h.respond(200);
       return;
     }
-    h.begin(body.Tty ?? inst.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     const wantStdin = Boolean(inst.config.AttachStdin) && h.upgraded;
     if (!wantStdin) session.input.end();
-    splice(h.conn, session.output, wantStdin ? session.input : null, () => undefined);
+    const { out, stdin } = h.begin(body.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream', wantStdin);
+    // A client that leaves does not end the exec (Docker's behaviour); its output is dropped.
+    splice(ctx.signal, out, stdin, { output: session.output, input: wantStdin ? session.input : null, close: () => undefined });
   });
 
   router.add('GET', '/exec/{id}/json', (ctx) => {
