@@ -16,6 +16,7 @@ mkdir -p dist/native
 gcc -O2 -Wall -o dist/native/weft-rtio src/runtime/native/weft-rtio.c -lutil
 gcc -O2 -Wall -o dist/native/weft-dns src/dns/native/weft-dns.c
 gcc -O2 -Wall -o dist/native/weft-nftwatch src/kernel/native/weft-nftwatch.c
+gcc -O2 -Wall -o dist/native/weft-kernel src/kernel/agent/*.c -lmnl -lnftables -lpthread
 bash scripts/build-images.sh images
 ln -sf "$PWD/bin/weftd" /usr/local/bin/weftd
 ln -sf "$PWD/bin/weft" /usr/local/bin/weft

@@ -38,6 +38,8 @@ export interface DaemonConfig {
   imageSeedDir: string;
   /** --cluster-store etcd://... with --cluster-advertise and --cluster-store-opt; undefined: none. */
   clusterStore: ClusterStoreConfig | undefined;
+  /** How weftd reaches the kernel: its agent process (netlink, libnftables) or ip/nft commands. */
+  kernelBackend: 'agent' | 'commands';
 }
 
 export class DaemonConfigError extends Error {
@@ -83,6 +85,7 @@ const KEYS: KeyDef[] = [
   { key: 'cluster-store', flags: ['cluster-store'], kind: 'string' },
   { key: 'cluster-advertise', flags: ['cluster-advertise'], kind: 'string' },
   { key: 'cluster-store-opts', flags: ['cluster-store-opt'], kind: 'map' },
+  { key: 'kernel-backend', flags: ['kernel-backend'], kind: 'string' },
 ];
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -122,7 +125,8 @@ function buildProgram(): Command {
     .option('--image-seed-dir <dir>', 'directory of seed image tarballs (weft only)')
     .option('--cluster-store <url>', 'URL of the distributed storage backend (etcd://host:port[,host:port])')
     .option('--cluster-advertise <address>', 'address or interface name to advertise')
-    .option('--cluster-store-opt <key=value>', 'set cluster store options (repeatable)', collect);
+    .option('--cluster-store-opt <key=value>', 'set cluster store options (repeatable)', collect)
+    .option('--kernel-backend <agent|commands>', 'kernel access: the weft-kernel agent, or ip/nft processes (weft only; default "agent")');
   return p;
 }
 
@@ -347,6 +351,11 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     throw new DaemonConfigError((err as Error).message);
   }
 
+  const kernelBackend = get<string>('kernel-backend') ?? 'agent';
+  if (kernelBackend !== 'agent' && kernelBackend !== 'commands') {
+    throw new DaemonConfigError(`invalid kernel-backend "${kernelBackend}": must be agent or commands`);
+  }
+
   const bool = (key: string, dflt: boolean) => get<boolean>(key) ?? dflt;
   return {
     hosts,
@@ -369,5 +378,6 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     configFile,
     imageSeedDir: resolve(get<string>('image-seed-dir') ?? DEFAULT_IMAGE_SEED_DIR),
     clusterStore,
+    kernelBackend,
   };
 }

@@ -13,14 +13,14 @@ import { NullDriver } from '../drivers/null/index.js';
 import { Engine } from '../engine/engine.js';
 import type { ResolvInput } from '../dns/resolv.js';
 import { createLogger } from '../common/log.js';
-import { Kernel } from '../kernel/kernel.js';
+import { createKernel } from '../kernel/index.js';
 import { TABLE } from '../kernel/nft.js';
 import { nftAlias, watchNftTable } from '../kernel/firewall-watch.js';
 import { ConmonRuntime } from '../runtime/conmon.js';
 import { ImageStore } from '../runtime/images.js';
 import { openDatabase } from '../store/db.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { helperPath } from '../runtime/native.js';
+import { helperPath } from '../common/native.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
 import { DaemonConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { startCluster } from './cluster.js';
@@ -37,7 +37,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   installSafetyNet(log);
   const socketPath = config.host.replace(/^unix:\/\//, '');
   const gid = socketGid(config.group, socketPath, log); // a bad --group fails before anything is touched
-  const kernel = new Kernel({ nft: nftAlias(join(config.execRoot, 'bin')) });
+  const kernel = createKernel({ backend: config.kernelBackend, nft: nftAlias(join(config.execRoot, 'bin')), log: log.child({ component: 'kernel' }) });
   // Read while the store loads (the engine needs them only from start() on).
   const firstRoutes = readHostRoutes(kernel);
   let hostRoutes: string[] = [];
@@ -126,6 +126,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     await closed;
     await dns.closeAll();
     await cluster.close();
+    await kernel.close();
     await engine.registry.close();
   };
 }

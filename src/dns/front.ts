@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { formatIp, parseIp } from '../ipam/cidr.js';
-import { helperPath } from '../runtime/native.js';
+import { helperPath } from '../common/native.js';
 import type { DnsLogger } from './server.js';
 
 // The client side of weft-dns (src/dns/native/weft-dns.c, protocol in its header): the C process

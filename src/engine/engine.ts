@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriverRegistry, FirewallCounts, NetworkDriver } from '../drivers/driver.js';
 import { NetworkAddressing, type IpamRegistry } from '../ipam/index.js';
-import type { Kernel } from '../kernel/kernel.js';
+import type { Kernel } from '../kernel/types.js';
 import type { ImageStore } from '../runtime/images.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Store } from '../store/types.js';

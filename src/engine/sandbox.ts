@@ -1,9 +1,9 @@
 import type { Logger } from '../common/log.js';
 import { join } from 'node:path';
 import type { NetworkAddressing } from '../ipam/index.js';
-import type { Kernel } from '../kernel/kernel.js';
+import type { Kernel } from '../kernel/types.js';
 import { macFromIPv4 } from '../common/mac.js';
-import { defaultRouteLines } from '../drivers/bridge/commands.js';
+import { defaultRouteSteps } from '../drivers/bridge/commands.js';
 import { newId } from '../common/ids.js';
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { NetworkService } from './networks.js';
@@ -135,7 +135,7 @@ export class SandboxService {
     const held = this.gatewayEndpoint(c)?.id === ep.id;
     await this.leave(c, ep);
     const next = held && c.netnsPath ? this.gatewayEndpoint(c) : undefined;
-    if (next) await this.deps.kernel.ipBatch(defaultRouteLines(next), { netns: c.netnsPath });
+    if (next) await this.deps.kernel.apply(defaultRouteSteps(next, c.netnsPath));
   }
 
   /** The endpoint holding the default route: the first joined on a non-internal network (see join). */

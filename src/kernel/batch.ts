@@ -1,8 +1,8 @@
-// Helpers for `ip -batch -` (one process for many link/addr/route commands).
-// With -force, ip keeps going after a failing line and prints, for each failure, the error text
-// followed by "Command failed -:<line>". parseBatchFailures maps those back to the input lines
-// so callers can tolerate the failures they expect (e.g. "File exists" when re-creating a
-// bridge, "Cannot find device" when deleting one that is already gone).
+// Reading `ip -batch` / `bridge -batch` failures (the command path). With -force, ip keeps going
+// after a failing line and prints, for each failure, the error text followed by
+// "Command failed -:<line>"; without it, it stops at the first. parseBatchFailures maps those back
+// to the input lines, and codeOf gives each message the errno name the agent would report, so
+// callers judge failures the same way on both paths.
 
 export interface BatchFailure {
   /** 1-based line number in the batch. */
@@ -27,15 +27,23 @@ export function parseBatchFailures(stderr: string, lines: string[]): BatchFailur
   return failures;
 }
 
-/** Failures that mean "already there" (for add) — safe to ignore when re-creating. */
-export const isExists = (f: BatchFailure) => /File exists/i.test(f.error);
+const CODES: [RegExp, string][] = [
+  [/File exists/i, 'EEXIST'],
+  [/Cannot find device|No such device|does not exist/i, 'ENODEV'],
+  [/No such process/i, 'ESRCH'],
+  [/No such file or directory/i, 'ENOENT'],
+  [/Cannot assign requested address|Address not found/i, 'EADDRNOTAVAIL'],
+  [/Unknown device type|Operation not supported|not supported/i, 'EOPNOTSUPP'],
+  [/Device or resource busy/i, 'EBUSY'],
+  [/Numerical result out of range/i, 'ERANGE'],
+  [/Network is unreachable/i, 'ENETUNREACH'],
+  [/Operation not permitted/i, 'EPERM'],
+  [/Permission denied/i, 'EACCES'],
+  [/Invalid argument/i, 'EINVAL'],
+];
 
-/** Failures that mean "already gone" (for delete) — safe to ignore when removing. */
-export const isGone = (f: BatchFailure) =>
-  /Cannot find device|No such device|does not exist|No such process|Cannot assign requested address/i.test(f.error);
-
-/** Quotes nothing: ip -batch splits on whitespace, so reject arguments that would break a line. */
-export function assertBatchSafe(value: string, what: string): string {
-  if (!value || /[\s"'\\#]/.test(value)) throw new Error(`unsafe ${what} for ip batch: ${JSON.stringify(value)}`);
-  return value;
+/** The errno name behind an iproute2/nft/sysctl message ('EIO' when it names none). */
+export function codeOf(message: string): string {
+  for (const [re, code] of CODES) if (re.test(message)) return code;
+  return 'EIO';
 }

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { systemError } from '../common/errors.js';
 
-// The one place weft starts a process. Everything kernel-facing goes through run(): it never
-// uses a shell, feeds `input` on stdin, and turns a failure into WeftError('System') carrying
-// the command line and its stderr.
+// How the command path (commands.ts) starts ip, nft and friends: never through a shell, `input`
+// fed on stdin, a failure turned into WeftError('System') carrying the command line and stderr.
 
 export interface RunResult {
   stdout: string;

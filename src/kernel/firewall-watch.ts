@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'no
 import { delimiter, join } from 'node:path';
 import { systemError } from '../common/errors.js';
 import { inNetns } from './exec.js';
-import type { Kernel } from './kernel.js';
+import type { Kernel } from './types.js';
 
 // Notices when something other than weft changes weft's nftables table (`nft flush ruleset`, a
 // firewalld-style reload that deletes and re-creates tables, `nft delete table inet weft`, a
@@ -122,9 +122,9 @@ const RESPAWN_MAX_MS = 10_000;
 
 /** The watch as one weft-nftwatch child in the kernel's namespace, restarted if it dies. */
 export function watchNftTable(kernel: Kernel, opts: FirewallWatchOptions): FirewallWatch {
-  if (!kernel.nftWriter.endsWith(`/${WRITER_NAME}`)) {
-    // Without the alias every batch of weft's own would look foreign: each replay would trigger the next.
-    throw systemError(`firewall watch: the kernel's nft writer must be the ${WRITER_NAME} alias, not ${kernel.nftWriter}`);
+  if (kernel.nftWriter === 'nft') {
+    // Plain nft would make an admin's `nft flush ruleset` look like weft's own: nothing would be restored.
+    throw systemError(`firewall watch: weft's nft batches must run under a name of their own (the ${WRITER_NAME} alias), not nft`);
   }
   let child: ChildProcess | null = null;
   let stopped = true;
@@ -145,7 +145,7 @@ export function watchNftTable(kernel: Kernel, opts: FirewallWatchOptions): Firew
       // Whatever happened while no watch ran went unseen: have it checked once this one listens.
       if (ready && restarted) opts.onForeignChange(['watch restarted']);
       for (const t of transactions) {
-        if (t.events.length && t.comm !== WRITER_NAME) opts.onForeignChange(t.events);
+        if (t.events.length && t.comm !== kernel.nftWriter) opts.onForeignChange(t.events);
       }
       if (lost) opts.onForeignChange(['events lost']);
     });

@@ -6,7 +6,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { AttachOptions, AttachSession } from './types.js';
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from './detach.js';
 import { FrameFilter } from './frames.js';
-import { helperPath } from './native.js';
+import { helperPath } from '../common/native.js';
 import { systemError } from '../common/errors.js';
 
 export class AttachBridge implements AttachSession {

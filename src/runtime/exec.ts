@@ -7,7 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { ExecSession, ExecSpec } from './types.js';
 import type { ResolvedUser } from './oci-spec.js';
 import { frame } from './frames.js';
-import { helperPath } from './native.js';
+import { helperPath } from '../common/native.js';
 import { allCaps } from './caps.js';
 
 export function runcExecArgs(runcRoot: string, id: string, spec: ExecSpec, user: ResolvedUser): string[] {

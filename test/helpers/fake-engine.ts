@@ -8,12 +8,12 @@ import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { DriverRegistry, type DriverCapabilities, type NetworkDriver } from '../../src/drivers/driver.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DefaultIpam, IpamRegistry, NullIpam } from '../../src/ipam/index.js';
-import type { Kernel } from '../../src/kernel/kernel.js';
 import type { ImageStore } from '../../src/runtime/images.js';
 import type { ContainerStatus, Runtime } from '../../src/runtime/types.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { fakeKernel } from './fake-kernel.js';
 
-// An engine with fake drivers, a fake kernel and a fake runtime, for unit tests of the services:
+// An engine with fake drivers, the fake kernel (fake-kernel.ts) and a fake runtime, for unit tests of the services:
 // the records, IPAM, events and the order of driver calls are real; nothing touches the kernel.
 
 export type DriverCall = { op: 'prepare' | 'create' | 'delete' | 'join' | 'leave' | 'restore'; network: string; endpoint?: EndpointRecord; defaultRoute?: boolean };
@@ -60,20 +60,6 @@ export class FakeDriver implements NetworkDriver {
 
 export const BRIDGE_LIKE: DriverCapabilities = { scope: 'local', ipam: true, singleton: false, publishesPorts: true, dns: 'listener', sandbox: 'interface' };
 
-/** Namespaces as a set of paths. */
-export class FakeKernel {
-  readonly netns = new Set<string>();
-  async createNetns(path: string): Promise<void> {
-    this.netns.add(path);
-  }
-  async deleteNetns(path: string): Promise<void> {
-    this.netns.delete(path);
-  }
-  async netnsExists(path: string): Promise<boolean> {
-    return this.netns.has(path);
-  }
-}
-
 /** Containers that "run" until killed; an exit is reported on the next turn, as conmon's would be. */
 export class FakeRuntime extends EventEmitter {
   readonly running = new Set<string>();
@@ -102,7 +88,8 @@ const fakeImages = { resolve: () => IMAGE, inspect: () => IMAGE, list: () => [] 
 
 export interface FakeWorld {
   engine: Engine;
-  kernel: FakeKernel;
+  /** The namespaces the fake kernel holds. */
+  namespaces: Set<string>;
   runtime: FakeRuntime;
   drivers: DriverRegistry;
   fakes: Record<string, FakeDriver>;
@@ -119,14 +106,14 @@ export async function fakeEngine(extra: FakeDriver[] = []): Promise<FakeWorld> {
   };
   for (const d of extra) fakes[d.name] = d;
   const drivers = new DriverRegistry(Object.values(fakes));
-  const kernel = new FakeKernel();
+  const { kernel, namespaces } = fakeKernel();
   const runtime = new FakeRuntime();
   const engine = new Engine({
     dataRoot: join(dir, 'data'),
     execRoot: join(dir, 'exec'),
     defaultBridge: { bridgeName: 'weft0', bip: undefined, fixedCidr: undefined, mtu: 1500, icc: true, ipMasq: true, enableIPv6: false, fixedCidrV6: undefined },
     dns: [],
-    kernel: kernel as unknown as Kernel,
+    kernel,
     drivers,
     ipamDrivers: new IpamRegistry([new DefaultIpam(), new NullIpam()]),
     store: new SqliteStore(new Database(':memory:')),
@@ -138,7 +125,7 @@ export async function fakeEngine(extra: FakeDriver[] = []): Promise<FakeWorld> {
   await engine.start();
   return {
     engine,
-    kernel,
+    namespaces,
     runtime,
     drivers,
     fakes,

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestNetns } from '../helpers/netns.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import { createKernel, KERNEL_BACKENDS } from '../../src/kernel/index.js';
 import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { BridgeDriver } from '../../src/drivers/bridge/bridge.js';
 import { endpointRecord, networkRecord, testId } from '../helpers/records.js';
@@ -43,15 +43,16 @@ function weftLinks(nsPath: string): string[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
+for (const backend of KERNEL_BACKENDS) test(`bridge driver (${backend}): connectivity, isolation, restore, teardown`, async (t) => {
   const ns = createTestNetns('wb');
   const dir = mkdtempSync(join(tmpdir(), 'weft-bridge-'));
-  const kernel = new Kernel({ netns: ns.path });
+  const kernel = createKernel({ backend, netns: ns.path });
   const driver = new BridgeDriver({ kernel });
   const sb = { s1: join(dir, 's1'), s2: join(dir, 's2'), s3: join(dir, 's3') };
   let destroyed = false;
   t.after(async () => {
     for (const p of Object.values(sb)) await kernel.deleteNetns(p).catch(() => undefined);
+    await kernel.close();
     if (!destroyed) ns.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -105,8 +106,13 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
     // back if the source was rewritten to the uplink address.
     const out = join(dir, 'outside');
     await kernel.createNetns(out);
-    await kernel.ipBatch([`link add up0 type veth peer name up1 netns ${out}`, 'addr add 192.0.2.1/24 dev up0', 'link set up0 up']);
-    await kernel.ipBatch(['addr add 192.0.2.2/24 dev up1', 'link set up1 up'], { netns: out });
+    await kernel.apply([
+      { op: 'link.add', name: 'up0', kind: 'veth', peer: { name: 'up1', netns: out } },
+      { op: 'addr.add', dev: 'up0', cidr: '192.0.2.1/24' },
+      { op: 'link.set', name: 'up0', up: true },
+      { op: 'addr.add', ns: out, dev: 'up1', cidr: '192.0.2.2/24' },
+      { op: 'link.set', ns: out, name: 'up1', up: true },
+    ]);
     assert.ok(ping(sb.s1, '192.0.2.2'), 's1 reaches the outside');
 
     const D = network(4, '10.231.4.0/24');
@@ -120,7 +126,7 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
     await driver.join(A, endpoint(8, A, 'eth1', '10.231.1.9'), sd, { defaultRoute: false });
     assert.ok(ping(sd, '10.231.1.2'), 'its other network works');
     // give the outside a way back, so only nft can stop sd (internal networks are not masqueraded)
-    await kernel.ipBatch(['route add 10.231.0.0/16 via 192.0.2.1'], { netns: out });
+    await kernel.apply([{ op: 'route.add', ns: out, dst: '10.231.0.0/16', via: '192.0.2.1' }]);
     assert.ok(!ping(sd, '192.0.2.2'), 'nothing leaves an internal network');
     const brD = D.driverState.bridgeName;
     await kernel.nftApply(`delete element inet weft internal { "${brD}" }\n`);
@@ -130,7 +136,7 @@ test('bridge driver: connectivity, isolation, restore, teardown', async (t) => {
     await driver.leave(A, endpoint(8, A, 'eth1', '10.231.1.9'), sd);
     await driver.deleteNetwork(D);
     await kernel.deleteNetns(sd);
-    await kernel.ipBatch(['link del up0']);
+    await kernel.apply([{ op: 'link.del', name: 'up0' }]);
     await kernel.deleteNetns(out);
   });
 

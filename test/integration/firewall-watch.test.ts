@@ -4,10 +4,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestNetns } from '../helpers/netns.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import { CommandKernel } from '../../src/kernel/index.js';
 import { fullTableScript } from '../../src/kernel/nft.js';
 import { nftAlias, watchNftTable } from '../../src/kernel/firewall-watch.js';
-import { helperPath } from '../../src/runtime/native.js';
+import { helperPath } from '../../src/common/native.js';
 
 // The firewall watch against the real kernel, in a throwaway namespace: weft's own batches (run
 // as weft-nft) are not reported, foreign ones touching the table are, the admin's weft-user rules
@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('firewall watch in a test namespace', async (t) => {
   const ns = createTestNetns('wf');
   const dir = mkdtempSync(join(tmpdir(), 'weft-watch-'));
-  const k = new Kernel({ netns: ns.path, nft: nftAlias(dir) });
+  const k = new CommandKernel({ netns: ns.path, nft: nftAlias(dir) });
   const reports: string[][] = [];
   const watch = watchNftTable(k, { helper: helperPath('weft-nftwatch'), table: 'inet weft', userChain: 'weft-user', onForeignChange: (e) => reports.push(e) });
   t.after(() => {

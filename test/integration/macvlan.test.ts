@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createTestNetns, type TestNetns } from '../helpers/netns.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import { createKernel, KERNEL_BACKENDS, type KernelBackend } from '../../src/kernel/index.js';
 import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { MacvlanDriver } from '../../src/drivers/macvlan/macvlan.js';
 import { kernelHasModule } from '../../src/drivers/macvlan/unsupported.js';
@@ -47,10 +47,12 @@ function endpoint(n: number, ip: string): EndpointRecord {
 
 const pings = (ns: TestNetns, ip: string) => spawnSync('nsenter', [`--net=${ns.path}`, ...pingCmd, '-c', '1', '-W', '1', ip]).status === 0;
 
-function segment(t: { after: (fn: () => void) => void }) {
+function segment(t: { after: (fn: () => Promise<void>) => void }, backend: KernelBackend) {
   const daemon = createTestNetns('wmd');
   const other = createTestNetns('wmo');
-  t.after(() => {
+  const kernel = createKernel({ backend, netns: daemon.path });
+  t.after(async () => {
+    await kernel.close();
     daemon.destroy();
     other.destroy();
   });
@@ -59,11 +61,11 @@ function segment(t: { after: (fn: () => void) => void }) {
   daemon.run('ip', ['link', 'set', 'phy0', 'up']);
   other.run('ip', ['addr', 'add', '10.77.0.100/24', 'dev', 'peer0']);
   other.run('ip', ['link', 'set', 'peer0', 'up']);
-  return { daemon, other, kernel: new Kernel({ netns: daemon.path }) };
+  return { daemon, other, kernel };
 }
 
-test('macvlan driver: join/leave, traffic on the segment, shim, restore; join timing', { timeout: 60_000 }, async (t) => {
-  const { daemon, other, kernel } = segment(t);
+for (const backend of KERNEL_BACKENDS) test(`macvlan driver (${backend}): join/leave, traffic on the segment, shim, restore; join timing`, { timeout: 60_000 }, async (t) => {
+  const { daemon, other, kernel } = segment(t, backend);
   const driver = new MacvlanDriver({ kernel });
   const net = network({ parent: 'phy0', 'weft.macvlan.host_shim': '10.77.0.250/24' }, { host: '10.77.0.250' });
   net.driverState = await driver.prepareNetwork(net, []);
@@ -85,7 +87,7 @@ test('macvlan driver: join/leave, traffic on the segment, shim, restore; join ti
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  t.diagnostic(`macvlan join (2 ip spawns): median ${times[5]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms over 10`);
+  t.diagnostic(`macvlan join (${backend}): median ${times[5]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms over 10`);
 
   const [s1, s2] = sandboxes as [TestNetns, TestNetns];
   const link = s1.run('ip', ['-d', 'link', 'show', 'eth0']);
@@ -115,8 +117,8 @@ test('macvlan driver: join/leave, traffic on the segment, shim, restore; join ti
   assert.match(daemon.run('ip', ['-br', 'link']), /phy0/, 'the parent is the user\'s: kept');
 });
 
-test('macvlan driver: VLAN parent on a kernel without 8021q fails leaving nothing', { timeout: 30_000 }, async (t) => {
-  const { daemon, kernel } = segment(t);
+for (const backend of KERNEL_BACKENDS) test(`macvlan driver (${backend}): VLAN parent on a kernel without 8021q fails leaving nothing`, { timeout: 30_000 }, async (t) => {
+  const { daemon, kernel } = segment(t, backend);
   const driver = new MacvlanDriver({ kernel });
   const net = network({ parent: 'phy0.50' });
   net.driverState = await driver.prepareNetwork(net, []);

@@ -4,7 +4,9 @@ import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { WeftError } from '../../src/common/errors.js';
 import { macFromIPv4, macFromNetworkId } from '../../src/common/mac.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions } from '../../src/drivers/bridge/options.js';
-import { bridgeUpLines, gatewayCidrs, joinHostLines, joinSandboxLines, vethName } from '../../src/drivers/bridge/commands.js';
+import { bridgeUpSteps, gatewayCidrs, joinHostSteps, joinSandboxSteps, leaveSteps, vethName } from '../../src/drivers/bridge/commands.js';
+import { ipLines } from '../../src/kernel/render.js';
+import type { Step } from '../../src/kernel/types.js';
 import { HostDriver } from '../../src/drivers/host/index.js';
 import { NullDriver } from '../../src/drivers/null/index.js';
 import { networkRecord } from '../helpers/records.js';
@@ -111,7 +113,10 @@ const ep = (over: Partial<EndpointRecord> = {}): EndpointRecord => ({
   ...over,
 });
 
-test('ip batch lines', () => {
+// The plans as the command path's `ip -batch` lines (the text weft ran before the agent).
+const lines = (steps: Step[]) => steps.flatMap(ipLines);
+
+test('bridge plans, as ip batch lines', () => {
   const net = netRecord({
     enableIPv6: true,
     ipam: { driver: 'default', options: {}, config: [{ Subnet: '10.231.1.0/24', Gateway: '10.231.1.1' }, { Subnet: 'fd00:1::/64', Gateway: 'fd00:1::1' }] },
@@ -119,7 +124,7 @@ test('ip batch lines', () => {
   const cfg = parseBridgeOptions(net, []);
   assert.deepEqual(gatewayCidrs(net), { v4: ['10.231.1.1/24'], v6: ['fd00:1::1/64'] });
   assert.deepEqual(gatewayCidrs({ ...net, enableIPv6: false }).v6, []);
-  assert.deepEqual(bridgeUpLines(net, cfg), [
+  assert.deepEqual(lines(bridgeUpSteps(net, cfg)), [
     'link add br-a1b2c3d4e5f6 type bridge',
     'link set br-a1b2c3d4e5f6 address 02:43:a1:b2:c3:d4 mtu 1500 up',
     'addr replace 10.231.1.1/24 brd + dev br-a1b2c3d4e5f6',
@@ -127,20 +132,28 @@ test('ip batch lines', () => {
   ]);
   assert.equal(vethName(ep()), 'veth1234567');
   assert.equal(vethName(ep({ hostIfname: 'vethabcdef0' })), 'vethabcdef0');
-  assert.deepEqual(joinHostLines(cfg, ep(), '/run/weft/netns/x'), [
+  assert.deepEqual(lines(joinHostSteps(cfg, ep(), '/run/weft/netns/x')), [
+    'link del veth1234567',
     'link add veth1234567 mtu 1500 type veth peer name eth0 mtu 1500 address 02:42:0a:e7:01:02 netns /run/weft/netns/x',
     'link set veth1234567 master br-a1b2c3d4e5f6 up',
   ]);
-  assert.deepEqual(joinSandboxLines(ep(), true), [
+  assert.ok(joinSandboxSteps(ep(), true, '/n').every((s) => 'ns' in s && s.ns === '/n'), 'the sandbox side runs in the sandbox');
+  assert.deepEqual(lines(joinSandboxSteps(ep(), true, '/n')), [
     'addr replace 10.231.1.2/24 brd + dev eth0',
     'link set eth0 up',
     'route replace default via 10.231.1.1 dev eth0',
   ]);
-  assert.deepEqual(joinSandboxLines(ep({ ifname: 'eth1', ipv6: 'fd00:1::2/64', gateway6: 'fd00:1::1' }), false), [
+  assert.deepEqual(lines(joinSandboxSteps(ep({ ifname: 'eth1', ipv6: 'fd00:1::2/64', gateway6: 'fd00:1::1' }), false, '/n')), [
     'addr replace 10.231.1.2/24 brd + dev eth1',
     'addr replace fd00:1::2/64 dev eth1 nodad',
     'link set eth1 up',
   ]);
+  assert.deepEqual(lines(joinHostSteps(cfg, ep({ ports: [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerPort: 80 }] } as Partial<EndpointRecord>), '/n')).slice(-2), [
+    'link set veth1234567 master br-a1b2c3d4e5f6 up',
+    'link set veth1234567 type bridge_slave hairpin on',
+  ]);
+  assert.deepEqual(lines(leaveSteps(ep(), '/n')), ['link set veth1234567 down nomaster', 'link set eth0 down', 'link set eth0 name z1234567']);
+  assert.deepEqual(lines(leaveSteps(ep(), null)), ['link set veth1234567 down nomaster']);
   assert.deepEqual(nftNetworkOf(net, cfg).subnets6, ['fd00:1::/64']);
 });
 

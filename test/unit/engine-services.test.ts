@@ -70,7 +70,7 @@ test('container life cycle: sandbox, joins in order with the default route on th
     'c1',
   );
   await w.engine.containers.start(c.id);
-  assert.equal(w.kernel.netns.size, 1, 'one sandbox');
+  assert.equal(w.namespaces.size, 1, 'one sandbox');
   const joins = [...w.fakes.bridge.calls, ...quiet.calls].filter((x) => x.op === 'join');
   assert.deepEqual(joins.map((j) => [j.network, j.defaultRoute]), [['back', false], ['front', true]], 'an internal network gives no default route');
   const eps = w.engine.registry.endpointsOfContainer(c.id);
@@ -78,7 +78,7 @@ test('container life cycle: sandbox, joins in order with the default route on th
   await w.engine.connections.disconnect('front', 'c1');
   assert.equal(w.engine.registry.endpointsOfContainer(c.id).length, 1);
   await w.engine.containers.remove(c.id, true);
-  assert.equal(w.kernel.netns.size, 0, 'the sandbox is gone');
+  assert.equal(w.namespaces.size, 0, 'the sandbox is gone');
   assert.equal(w.engine.registry.endpoints.byId.size, 0);
   assert.deepEqual(kinds(events), [
     'container create',

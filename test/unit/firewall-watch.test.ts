@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nftAlias, WatchParser, watchNftTable } from '../../src/kernel/firewall-watch.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import { CommandKernel } from '../../src/kernel/index.js';
 import { FirewallKeeper } from '../../src/daemon/firewall.js';
 import { createLogger } from '../../src/common/log.js';
 
@@ -37,7 +37,7 @@ test('nftAlias: a weft-nft symlink to the nft on PATH, made once', (t) => {
 });
 
 test('the watch refuses a kernel whose batches would not be told apart', () => {
-  assert.throws(() => watchNftTable(new Kernel(), { helper: '/x', table: 'inet weft', userChain: 'weft-user', onForeignChange: () => undefined }), /weft-nft alias/);
+  assert.throws(() => watchNftTable(new CommandKernel(), { helper: '/x', table: 'inet weft', userChain: 'weft-user', onForeignChange: () => undefined }), /weft-nft alias/);
 });
 
 const quiet = createLogger({ level: 'fatal' });

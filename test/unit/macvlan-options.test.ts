@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { WeftError } from '../../src/common/errors.js';
 import { cidrContains, configOf, dummyName, macvlanState, parseMacvlanOptions, shimName, vlanPlan } from '../../src/drivers/macvlan/options.js';
-import { dummyLines, joinHostLines, ownerAlias, shimLines, shimRouteDestinations, vlanLines } from '../../src/drivers/macvlan/commands.js';
+import { dummySteps, joinHostSteps, ownerAlias, shimSteps, shimRouteDestinations, vlanSteps } from '../../src/drivers/macvlan/commands.js';
+import { ipLines } from '../../src/kernel/render.js';
+import type { Step } from '../../src/kernel/types.js';
+
+// The plans as the command path's `ip -batch` lines.
+const lines = (steps: Step[]) => steps.flatMap(ipLines);
 import { unsupportedDriverError } from '../../src/drivers/macvlan/unsupported.js';
 import { networkRecord } from '../helpers/records.js';
 
@@ -71,7 +76,7 @@ test('macvlan: no parent means Docker\'s dummy dm-<12 hex>', () => {
   assert.equal(cfg.parent, `dm-${ID.slice(0, 12)}`);
   assert.equal(cfg.parent, dummyName(ID));
   assert.equal(cfg.dummyParent, true);
-  assert.deepEqual(dummyLines(cfg.parent), [`link add dm-a1b2c3d4e5f6 type dummy`, `link set dm-a1b2c3d4e5f6 up`]);
+  assert.deepEqual(lines(dummySteps(cfg.parent)), [`link add dm-a1b2c3d4e5f6 type dummy`, `link set dm-a1b2c3d4e5f6 up`]);
 });
 
 test('macvlan: a parent used by another macvlan network is refused with Docker\'s text', () => {
@@ -128,7 +133,7 @@ test('macvlan: VLAN parents are read as Docker reads them', () => {
 });
 
 test('macvlan: VLAN commands create, mark as weft\'s and bring up the sub-interface', () => {
-  assert.deepEqual(vlanLines({ link: 'eth0', id: 50, name: 'eth0.50' }, ID), [
+  assert.deepEqual(lines(vlanSteps({ link: 'eth0', id: 50, name: 'eth0.50' }, ID)), [
     'link add link eth0 name eth0.50 type vlan id 50',
     'link set eth0.50 alias weft-macvlan:a1b2c3d4e5f6',
     'link set eth0.50 up',
@@ -136,13 +141,13 @@ test('macvlan: VLAN commands create, mark as weft\'s and bring up the sub-interf
   assert.equal(ownerAlias(ID), 'weft-macvlan:a1b2c3d4e5f6');
 });
 
-test('macvlan: join is one line creating the port in the sandbox under its final name and MAC', () => {
+test('macvlan: join is one step creating the port in the sandbox under its final name and MAC', () => {
   const cfg = parseMacvlanOptions(netRecord({ options: { parent: 'eth0', macvlan_mode: 'vepa' } }), []);
-  assert.deepEqual(joinHostLines(cfg, endpoint(), '/run/weft/netns/abc'), [
+  assert.deepEqual(lines(joinHostSteps(cfg, endpoint(), '/run/weft/netns/abc')), [
     'link add link eth0 name eth0 netns /run/weft/netns/abc address 02:42:c0:a8:32:02 type macvlan mode vepa',
   ]);
-  assert.deepEqual(joinHostLines(cfg, endpoint({ mac: '', ifname: 'eth1' }), '/n'), ['link add link eth0 name eth1 netns /n type macvlan mode vepa']);
-  assert.throws(() => joinHostLines(cfg, endpoint(), '/path with space'));
+  assert.deepEqual(lines(joinHostSteps(cfg, endpoint({ mac: '', ifname: 'eth1' }), '/n')), ['link add link eth0 name eth1 netns /n type macvlan mode vepa']);
+  assert.throws(() => lines(joinHostSteps(cfg, endpoint(), '/path with space')), /unsafe namespace path/, 'a batch line cannot carry it');
 });
 
 test('macvlan: shim commands make a bridge-mode macvlan with the address and routes to the containers', () => {
@@ -150,13 +155,14 @@ test('macvlan: shim commands make a bridge-mode macvlan with the address and rou
   const net = netRecord({ ipam, options: { parent: 'eth0', 'weft.macvlan.host_shim': '192.168.50.10/24' } });
   const cfg = parseMacvlanOptions(net, []);
   assert.deepEqual(shimRouteDestinations(net), ['192.168.50.128/25']);
-  assert.deepEqual(shimLines(net, cfg), [
+  assert.deepEqual(lines(shimSteps(net, cfg)), [
     'link add link eth0 name mvs-a1b2c3d4e5f address 02:42:c0:a8:32:0a type macvlan mode bridge',
     'addr replace 192.168.50.10/24 dev mvs-a1b2c3d4e5f noprefixroute',
     'link set mvs-a1b2c3d4e5f up',
     'route add 192.168.50.128/25 dev mvs-a1b2c3d4e5f src 192.168.50.10',
   ]);
-  assert.equal(shimLines(net, cfg, false)[0], 'addr replace 192.168.50.10/24 dev mvs-a1b2c3d4e5f noprefixroute');
+  assert.equal(lines(shimSteps(net, cfg, false))[0], 'addr replace 192.168.50.10/24 dev mvs-a1b2c3d4e5f noprefixroute');
+  assert.deepEqual(shimSteps(net, cfg, false).at(-1)?.tolerate, 'exists', 're-asserted routes may be there already');
   assert.deepEqual(shimRouteDestinations(netRecord()), ['192.168.50.0/24']);
 });
 

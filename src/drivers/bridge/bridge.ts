@@ -1,25 +1,25 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { systemError } from '../../common/errors.js';
 import type { DriverCapabilities, FirewallCounts, NetworkDriver } from '../driver.js';
-import type { Kernel } from '../../kernel/kernel.js';
-import { isExists, isGone, type BatchFailure } from '../../kernel/batch.js';
-import { combineErrors } from '../../common/collect.js';
+import type { Kernel } from '../../kernel/types.js';
+import { throwUnexpected } from '../../kernel/base.js';
 import { baseTableScript, networkElements, portElements, type NftPort } from '../../kernel/nft.js';
-import { bridgeUpLines, joinHostLines, joinSandboxLines, vethName } from './commands.js';
+import { bridgeUpSteps, joinHostSteps, joinSandboxSteps, leaveSteps, nftSteps, vethDeleteSteps, vethName } from './commands.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';
 import { reloadBridgeFirewall, restoreBridges } from './restore.js';
 
 // Docker's bridge driver on weft's kernel layer, LAZY like Podman's: a network's kernel objects
 // (bridge, gateway addresses, nft set elements) are created by the first join of that network,
 // not by createNetwork, so creating and removing an unused network touches no kernel object.
-// Cost per operation (process spawns):
+// Each operation is ONE kernel plan (one round trip to the agent; on the command path one
+// process per tool and namespace in it):
 //   createNetwork: none (validation only); predefined/default bridge: realized at once
-//   join: 1 ip batch in our namespace + 1 ip batch inside the sandbox (+ 1 nft batch with
-//         every published port of the endpoint, only when it has some). The join that realizes
-//         the network puts the bridge lines at the head of the first batch and its set elements
-//         in the nft batch: at most one extra spawn (none when the endpoint publishes ports).
-//   leave: 1 ip batch (+ 1 nft batch when ports)
-//   deleteNetwork: 1 ip batch + 1 nft batch when realized, nothing otherwise
+//   join: host veth + bridge port, the nft elements (the network's when realizing, the
+//         endpoint's published ports), then the sandbox side; the join that realizes the network
+//         puts the bridge's steps at its head
+//   leave: detach (host and sandbox ends, port elements); the veth deletion (an RCU grace
+//         period, ~20 ms) follows in the background
+//   deleteNetwork: bridge and set elements, only when realized
 // Realization is tracked in memory; restore() rebuilds that from the kernel and the endpoints.
 
 export interface BridgeDriverOptions {
@@ -38,9 +38,9 @@ export class BridgeDriver implements NetworkDriver {
   private readonly realized = new Set<string>();
   /** Networks that may have kernel objects (realization started, or found at restore). */
   private readonly touched = new Set<string>();
-  /** Realizations in flight, so concurrent first joins of one network realize it once. */
   /** Veth deletions still under way, by host-side name (see leave). */
   private readonly vethDeletions = new Map<string, Promise<void>>();
+  /** Realizations in flight, so concurrent first joins of one network realize it once. */
   private readonly realizing = new Map<string, Promise<void>>();
   private readonly realizedListeners = new Set<(net: NetworkRecord) => void>();
 
@@ -92,7 +92,7 @@ export class BridgeDriver implements NetworkDriver {
   init(): Promise<void> {
     this.ready ??= (async () => {
       await this.setSysctls();
-      const present = await this.kernel.nftJson(['list', 'set', 'inet', 'weft', 'bridges']).then(
+      const present = await this.kernel.nftList(['list', 'set', 'inet', 'weft', 'bridges']).then(
         () => true,
         () => false,
       );
@@ -136,18 +136,12 @@ export class BridgeDriver implements NetworkDriver {
     if (net.predefined || cfg.defaultBridge) await this.realizeNow(net, cfg);
   }
 
-  // The ip and nft halves are independent (nft matches interface names, not indexes), so they
-  // run concurrently; failures of both are reported together.
   private async realizeNow(net: NetworkRecord, cfg: BridgeConfig): Promise<void> {
     this.touched.add(net.id);
     await this.init();
     await this.ensureIpv6(net);
-    await settleAll(`create network ${net.name}`, [
-      this.kernel
-        .ipBatch(bridgeUpLines(net, cfg), { force: true })
-        .then((failures) => throwUnexpected(`create bridge ${cfg.bridgeName}`, failures, (f) => f.line === 1 && isExists(f))),
-      this.kernel.nftApply(networkElements(nftNetworkOf(net, cfg), 'add').join('\n') + '\n'),
-    ]);
+    const plan = [...bridgeUpSteps(net, cfg), ...nftSteps(networkElements(nftNetworkOf(net, cfg), 'add'))];
+    throwUnexpected(`create network ${net.name}`, await this.kernel.apply(plan, { force: true }));
     this.realized.add(net.id);
     this.announce(net);
   }
@@ -159,12 +153,8 @@ export class BridgeDriver implements NetworkDriver {
     await this.realizing.get(net.id)?.catch(() => undefined);
     if (!this.touched.has(net.id)) return; // never realized: no kernel object to remove
     this.realized.delete(net.id);
-    await settleAll(`delete network ${net.name}`, [
-      this.kernel
-        .ipBatch([`link del ${cfg.bridgeName}`], { force: true })
-        .then((failures) => throwUnexpected(`delete bridge ${cfg.bridgeName}`, failures, isGone)),
-      this.kernel.nftApply(networkElements(nftNetworkOf(net, cfg), 'delete').join('\n') + '\n'),
-    ]);
+    const plan = [{ op: 'link.del', name: cfg.bridgeName, tolerate: 'gone' } as const, ...nftSteps(networkElements(nftNetworkOf(net, cfg), 'delete'))];
+    throwUnexpected(`delete network ${net.name}`, await this.kernel.apply(plan, { force: true }));
     this.touched.delete(net.id); // kept when deleting failed: a retry must try again
   }
 
@@ -188,9 +178,9 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   /**
-   * Host batch (headed by the bridge's lines when realizing) concurrently with one nft batch (the
-   * network's set elements when realizing, the endpoint's published ports), then the sandbox
-   * batch. The nft elements are in place before the container's interface comes up.
+   * One plan: the bridge's steps when realizing, the host veth, the nft elements (the network's
+   * when realizing, the endpoint's published ports), then the sandbox side; the nft elements are
+   * in place before the container's interface comes up. A failure undoes the endpoint's part.
    */
   private async joinEndpoint(
     net: NetworkRecord,
@@ -200,72 +190,36 @@ export class BridgeDriver implements NetworkDriver {
     opts: { defaultRoute: boolean },
     realize: boolean,
   ): Promise<void> {
-    const veth = vethName(ep);
-    const bridge = realize ? bridgeUpLines(net, cfg) : [];
-    const host = [...bridge, ...joinHostLines(cfg, ep, netnsPath)];
     const ports = nftPortsOf(net, ep);
     const nft = [...(realize ? networkElements(nftNetworkOf(net, cfg), 'add') : []), ...portElements(ports, 'add')];
-    const [ipRes, nftRes] = await Promise.allSettled([
-      this.hostBatch(host, bridge.length, veth, cfg.bridgeName),
-      nft.length ? this.kernel.nftApply(nft.join('\n') + '\n') : Promise.resolve(),
-    ]);
-    const undo = async () => {
-      await this.removeVeth(veth).catch(() => undefined);
-      if (ports.length && nftRes.status === 'fulfilled') await this.kernel.nftApply(portElements(ports, 'delete').join('\n') + '\n').catch(() => undefined);
-    };
-    if (ipRes.status === 'rejected' || nftRes.status === 'rejected') {
-      await undo();
-      throw combineErrors(`join ${net.name}`, [ipRes, nftRes].flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])))!;
-    }
+    const plan = [
+      ...(realize ? bridgeUpSteps(net, cfg) : []),
+      ...joinHostSteps(cfg, ep, netnsPath),
+      ...nftSteps(nft),
+      ...joinSandboxSteps(ep, opts.defaultRoute, netnsPath),
+    ];
     try {
-      await this.kernel.ipBatch(joinSandboxLines(ep, opts.defaultRoute), { netns: netnsPath });
+      await this.kernel.apply(plan);
     } catch (err) {
-      await undo();
-      throw err;
+      // Port elements are deleted idempotently (add + delete), so whether their step ran or not.
+      const undo = [...vethDeleteSteps(vethName(ep)), ...nftSteps(portElements(ports, 'delete'))];
+      await this.kernel.apply(undo, { force: true }).catch(() => undefined);
+      throw systemError(`join ${net.name}: ${(err as Error).message}`);
     }
-  }
-
-  /** Runs the host lines; a veth left over from an interrupted join is removed and the lines run once more. */
-  private async hostBatch(lines: string[], bridgeLines: number, veth: string, bridgeName: string): Promise<void> {
-    if (bridgeLines === 0) {
-      try {
-        await this.kernel.ipBatch(lines);
-      } catch (err) {
-        if (!/File exists/.test(String((err as Error).message))) throw err;
-        await this.removeVeth(veth);
-        await this.kernel.ipBatch(lines);
-      }
-      return;
-    }
-    // Realizing: -force, so an existing bridge (line 1, "File exists") is brought in line by the
-    // lines after it instead of aborting the batch.
-    const bridgeExists = (f: BatchFailure) => f.line === 1 && isExists(f);
-    let failures = await this.kernel.ipBatch(lines, { force: true });
-    if (failures.some((f) => f.line === bridgeLines + 1 && isExists(f))) {
-      await this.removeVeth(veth);
-      failures = await this.kernel.ipBatch(lines, { force: true });
-    }
-    throwUnexpected(`create bridge ${bridgeName} and join`, failures, bridgeExists);
   }
 
   /**
-   * Cuts the endpoint off at once: the host end goes down and out of the bridge, the container
-   * end down and out of the way of its name (eth1 may be reused by the next connect). Deleting the
-   * veth pair costs the kernel an RCU grace period (~20 ms), so that finishes in the background;
-   * a crash before it ends leaves a stray veth that restore() removes.
+   * Cuts the endpoint off at once (leaveSteps) and removes its published ports, in one plan.
+   * Deleting the veth pair costs the kernel an RCU grace period (~20 ms), so that finishes in the
+   * background; a crash before it ends leaves a stray veth that restore() removes.
    */
   async leave(net: NetworkRecord, ep: EndpointRecord, netnsPath: string | null): Promise<void> {
-    const ports = nftPortsOf(net, ep);
     const veth = vethName(ep);
-    const parked = `z${veth.slice(4)}`; // same length as the veth name, unique per endpoint
-    await settleAll(`leave ${net.name}`, [
-      this.kernel.ipBatch([`link set ${veth} down nomaster`], { force: true }).then((f) => throwUnexpected(`detach ${veth}`, f, isGone)),
-      netnsPath && ep.ifname ? this.kernel.ipBatch([`link set ${ep.ifname} down`, `link set ${ep.ifname} name ${parked}`], { netns: netnsPath, force: true }).then(() => undefined, () => undefined) : Promise.resolve(), // best effort: the peer goes with the veth anyway
-      ports.length ? this.kernel.nftApply(portElements(ports, 'delete').join('\n') + '\n') : Promise.resolve(),
-    ]);
+    const plan = [...leaveSteps(ep, netnsPath), ...nftSteps(portElements(nftPortsOf(net, ep), 'delete'))];
+    throwUnexpected(`leave ${net.name}`, await this.kernel.apply(plan, { force: true }));
     const deletion = Promise.all(this.vethDeletions.values())
-      .then(() => this.removeVeth(veth)) // the peer inside the sandbox goes with it
-      .catch(() => undefined)
+      .then(() => this.kernel.apply(vethDeleteSteps(veth), { background: true })) // the peer inside the sandbox goes with it
+      .then(() => undefined, () => undefined)
       .finally(() => this.vethDeletions.delete(veth));
     this.vethDeletions.set(veth, deletion);
   }
@@ -276,11 +230,6 @@ export class BridgeDriver implements NetworkDriver {
 
   reloadFirewall(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<FirewallCounts> {
     return reloadBridgeFirewall(this, nets, endpoints);
-  }
-
-  private async removeVeth(name: string): Promise<void> {
-    const failures = await this.kernel.ipBatch([`link del ${name}`], { force: true });
-    throwUnexpected(`delete ${name}`, failures, isGone);
   }
 
   configOrThrow(net: NetworkRecord): BridgeConfig {
@@ -299,17 +248,4 @@ export function nftPortsOf(net: NetworkRecord, ep: EndpointRecord): NftPort[] {
     if (containerIp) out.push({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort });
   }
   return out;
-}
-
-/** Waits for every promise, then throws all their errors as one. */
-async function settleAll(what: string, work: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(work);
-  const err = combineErrors(what, results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])));
-  if (err) throw err;
-}
-
-/** Throws one error listing every batch failure that `expected` does not excuse. */
-export function throwUnexpected(what: string, failures: BatchFailure[], expected: (f: BatchFailure) => boolean): void {
-  const bad = failures.filter((f) => !expected(f));
-  if (bad.length) throw systemError(`${what}: ${bad.map((f) => `"${f.command}": ${f.error}`).join('; ')}`);
 }

@@ -1,9 +1,10 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
-import { assertBatchSafe } from '../../kernel/batch.js';
+import type { Step } from '../../kernel/types.js';
 import { macFromNetworkId } from '../../common/mac.js';
 import type { BridgeConfig } from './options.js';
 
-// Pure builders of `ip -batch` lines for the bridge driver (unit-tested as text).
+// Pure builders of the bridge driver's kernel plans (unit-tested as data). Either backend runs
+// them: the agent as one request, the command path as `ip -batch` lines (src/kernel/render.ts).
 
 /** Host-side veth name: "veth" + 7 hex of the endpoint id (the engine records the same). */
 export function vethName(ep: EndpointRecord): string {
@@ -24,28 +25,29 @@ export function gatewayCidrs(net: NetworkRecord): { v4: string[]; v6: string[] }
   return { v4, v6 };
 }
 
-/** Creates the bridge (line 1 may fail with "File exists": the rest then brings it in line). */
-export function bridgeUpLines(net: NetworkRecord, cfg: BridgeConfig, create = true): string[] {
+/** Creates the bridge (an existing one is kept: the steps after it bring it in line). */
+export function bridgeUpSteps(net: NetworkRecord, cfg: BridgeConfig, create = true): Step[] {
   const br = cfg.bridgeName;
-  const lines = create ? [`link add ${br} type bridge`] : [];
-  lines.push(`link set ${br} address ${macFromNetworkId(net.id)} mtu ${cfg.mtu} up`);
+  const steps: Step[] = create ? [{ op: 'link.add', name: br, kind: 'bridge', tolerate: 'exists' }] : [];
+  steps.push({ op: 'link.set', name: br, mac: macFromNetworkId(net.id), mtu: cfg.mtu, up: true });
   const gw = gatewayCidrs(net);
-  for (const a of gw.v4) lines.push(`addr replace ${a} brd + dev ${br}`);
-  for (const a of gw.v6) lines.push(`addr replace ${a} dev ${br} nodad`);
-  return lines;
+  for (const a of gw.v4) steps.push({ op: 'addr.replace', dev: br, cidr: a, broadcast: true });
+  for (const a of gw.v6) steps.push({ op: 'addr.replace', dev: br, cidr: a, nodad: true });
+  return steps;
 }
 
 /**
- * Host side of a join, run in the daemon's namespace: the veth pair is created with its peer
- * directly inside the sandbox under its final name (ip accepts a netns path), so no rename
- * and no move is needed.
+ * Host side of a join, in the daemon's namespace: the veth pair is created with its peer directly
+ * inside the sandbox under its final name, so no rename and no move is needed. A veth of this
+ * endpoint left over from an interrupted join goes first.
  */
-export function joinHostLines(cfg: BridgeConfig, ep: EndpointRecord, netnsPath: string): string[] {
-  const veth = assertBatchSafe(vethName(ep), 'interface name');
-  const peer = [`peer name ${assertBatchSafe(ep.ifname, 'interface name')} mtu ${cfg.mtu}`];
-  if (ep.mac) peer.push(`address ${assertBatchSafe(ep.mac, 'MAC')}`);
-  peer.push(`netns ${assertBatchSafe(netnsPath, 'namespace path')}`);
-  return [`link add ${veth} mtu ${cfg.mtu} type veth ${peer.join(' ')}`, ...enslaveLines(cfg, ep)];
+export function joinHostSteps(cfg: BridgeConfig, ep: EndpointRecord, netnsPath: string): Step[] {
+  const veth = vethName(ep);
+  return [
+    { op: 'link.del', name: veth, tolerate: 'gone' },
+    { op: 'link.add', name: veth, kind: 'veth', mtu: cfg.mtu, peer: { name: ep.ifname, mtu: cfg.mtu, mac: ep.mac || undefined, netns: netnsPath } },
+    ...enslaveSteps(cfg, ep),
+  ];
 }
 
 /**
@@ -54,28 +56,55 @@ export function joinHostLines(cfg: BridgeConfig, ep: EndpointRecord, netnsPath: 
  * published port is DNAT'd while still being bridged, and the frame must go back out the port
  * it came in on.
  */
-export function enslaveLines(cfg: BridgeConfig, ep: EndpointRecord): string[] {
-  const veth = assertBatchSafe(vethName(ep), 'interface name');
-  const lines = [`link set ${veth} master ${cfg.bridgeName} up`];
-  if (ep.ports?.length) lines.push(`link set ${veth} type bridge_slave hairpin on`);
-  return lines;
+export function enslaveSteps(cfg: BridgeConfig, ep: EndpointRecord): Step[] {
+  const veth = vethName(ep);
+  const steps: Step[] = [{ op: 'link.set', name: veth, master: cfg.bridgeName, up: true }];
+  if (ep.ports?.length) steps.push({ op: 'link.set', name: veth, hairpin: true });
+  return steps;
 }
 
-/** Sandbox side of a join, run inside the container's namespace. */
-export function joinSandboxLines(ep: EndpointRecord, defaultRoute: boolean): string[] {
+/** Sandbox side of a join, inside the container's namespace. */
+export function joinSandboxSteps(ep: EndpointRecord, defaultRoute: boolean, netnsPath: string): Step[] {
   const dev = ep.ifname;
-  const lines: string[] = [];
-  if (ep.ipv4) lines.push(`addr replace ${ep.ipv4} brd + dev ${dev}`);
-  if (ep.ipv6) lines.push(`addr replace ${ep.ipv6} dev ${dev} nodad`);
-  lines.push(`link set ${dev} up`);
-  if (defaultRoute) lines.push(...defaultRouteLines(ep));
-  return lines;
+  const ns = netnsPath;
+  const steps: Step[] = [];
+  if (ep.ipv4) steps.push({ op: 'addr.replace', ns, dev, cidr: ep.ipv4, broadcast: true });
+  if (ep.ipv6) steps.push({ op: 'addr.replace', ns, dev, cidr: ep.ipv6, nodad: true });
+  steps.push({ op: 'link.set', ns, name: dev, up: true });
+  if (defaultRoute) steps.push(...defaultRouteSteps(ep, ns));
+  return steps;
 }
 
 /** The sandbox's default routes through this endpoint's gateways (at a join, or when it takes over the route). */
-export function defaultRouteLines(ep: EndpointRecord): string[] {
-  const lines: string[] = [];
-  if (ep.gateway4 && ep.ipv4) lines.push(`route replace default via ${ep.gateway4} dev ${ep.ifname}`);
-  if (ep.gateway6 && ep.ipv6) lines.push(`route replace default via ${ep.gateway6} dev ${ep.ifname}`);
-  return lines;
+export function defaultRouteSteps(ep: EndpointRecord, ns: string): Step[] {
+  const steps: Step[] = [];
+  if (ep.gateway4 && ep.ipv4) steps.push({ op: 'route.replace', ns, dst: 'default', via: ep.gateway4, dev: ep.ifname });
+  if (ep.gateway6 && ep.ipv6) steps.push({ op: 'route.replace', ns, dst: 'default', via: ep.gateway6, dev: ep.ifname });
+  return steps;
+}
+
+/**
+ * Cuts an endpoint off at once: the host end down and out of the bridge, the container end down
+ * and out of the way of its name (eth1 may be reused by the next connect; best effort, it goes
+ * with the veth anyway). The veth itself is deleted afterwards (vethDeleteSteps, in the background).
+ */
+export function leaveSteps(ep: EndpointRecord, netnsPath: string | null): Step[] {
+  const veth = vethName(ep);
+  const steps: Step[] = [{ op: 'link.set', name: veth, up: false, master: null, tolerate: 'gone' }];
+  if (netnsPath && ep.ifname) {
+    const parked = `z${veth.slice(4)}`; // same length as the veth name, unique per endpoint
+    steps.push({ op: 'link.set', ns: netnsPath, name: ep.ifname, up: false, tolerate: 'any' });
+    steps.push({ op: 'link.set', ns: netnsPath, name: ep.ifname, rename: parked, tolerate: 'any' });
+  }
+  return steps;
+}
+
+/** Deletes a veth pair (its peer goes with it); already gone is fine. */
+export function vethDeleteSteps(veth: string): Step[] {
+  return [{ op: 'link.del', name: veth, tolerate: 'gone' }];
+}
+
+/** An nft script as a step (nothing when there are no lines). */
+export function nftSteps(lines: string[]): Step[] {
+  return lines.length ? [{ op: 'nft.apply', script: lines.join('\n') + '\n' }] : [];
 }

@@ -2,22 +2,26 @@ import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import type { FirewallCounts } from '../driver.js';
 import { systemError } from '../../common/errors.js';
 import { ErrorCollector } from '../../common/collect.js';
+import { throwUnexpected } from '../../kernel/base.js';
 import { fullTableScript } from '../../kernel/nft.js';
+import type { LinkInfo, Step } from '../../kernel/types.js';
 import { nftPortsOf, type BridgeDriver } from './bridge.js';
-import { bridgeUpLines, enslaveLines, vethName } from './commands.js';
+import { bridgeUpSteps, enslaveSteps, joinSandboxSteps, vethName } from './commands.js';
 import { configOf, nftNetworkOf, type BridgeConfig } from './options.js';
 
 // Daemon start: make the kernel match the records. Bridges are lazy (see bridge.ts): a network is
 // restored ("realized") when it has endpoints, when its bridge is found in the kernel (realized
 // before the restart), or when it is the predefined default bridge; the others stay kernel-free.
-//  1. one `ip -json -d link show` to see what exists;
+//  1. one listing of the links to see what exists;
 //  2. sysctls, then the whole nft table (realized networks and published ports) rebuilt from
 //     the records in ONE transaction;
-//  3. ONE ip batch that deletes orphans
+//  3. ONE plan that deletes orphans
 //     (weft-looking br-<12 hex> bridges and veth<7 hex> interfaces no record explains),
-//     re-creates missing bridges, re-asserts address/mtu/up on existing ones and re-enslaves
-//     surviving veths (a re-created bridge has lost its ports);
-//  4. endpoints whose host veth is gone are joined again (their sandbox must still exist).
+//     re-creates missing bridges, re-asserts address/mtu/up on existing ones, re-enslaves
+//     surviving veths (a re-created bridge has lost its ports) and re-asserts their sandbox side
+//     (address, up: a join cut short by a crash may have stopped before it);
+//  4. a sandbox left without a default route gets it back from its first endpoint that can give
+//     one, and endpoints whose host veth is gone are joined again (their sandbox must still exist).
 // It keeps going past failures and reports them all at the end.
 
 const WEFT_BRIDGE = /^br-[0-9a-f]{12}$/;
@@ -30,20 +34,14 @@ interface Wanted {
   netnsPath: string;
 }
 
-interface LinkInfo {
-  ifname: string;
-  master?: string;
-  linkinfo?: { info_kind?: string };
-}
-
 export async function restoreBridges(
   driver: BridgeDriver,
   nets: NetworkRecord[],
   endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>,
 ): Promise<void> {
   const kernel = driver.kernel;
-  const steps = new ErrorCollector();
-  const attempt = (fn: () => Promise<unknown>) => steps.attempt(fn);
+  const errors = new ErrorCollector();
+  const attempt = (fn: () => Promise<unknown>) => errors.attempt(fn);
 
   const configs = new Map<string, BridgeConfig>();
   for (const net of nets) {
@@ -53,11 +51,11 @@ export async function restoreBridges(
   let links: LinkInfo[] = [];
   let listed = false;
   await attempt(async () => {
-    links = await kernel.ipJson<LinkInfo[]>(['-details', 'link', 'show']);
+    links = await kernel.links();
     listed = true;
   });
-  const present = new Map(links.map((l) => [l.ifname, l]));
-  const isBridge = (name: string) => present.get(name)?.linkinfo?.info_kind === 'bridge';
+  const present = new Map(links.map((l) => [l.name, l]));
+  const isBridge = (name: string) => present.get(name)?.kind === 'bridge';
   // Without the listing, every network is taken as realized (re-asserting is idempotent, and a
   // later delete must not leak a bridge this restart could not see).
   const realize = nets.filter((n) => {
@@ -84,43 +82,53 @@ export async function restoreBridges(
     }
   }
 
-  const lines: string[] = [];
+  const steps: Step[] = [];
   for (const l of links) {
-    const kind = l.linkinfo?.info_kind;
-    if (kind === 'bridge' && WEFT_BRIDGE.test(l.ifname) && !wantedBridges.has(l.ifname)) lines.push(`link del ${l.ifname}`);
+    if (l.kind === 'bridge' && WEFT_BRIDGE.test(l.name) && !wantedBridges.has(l.name)) steps.push({ op: 'link.del', name: l.name, tolerate: 'gone' });
     // A veth is ours when it hangs off a weft bridge or off none (its bridge was deleted).
     const ours = !l.master || wantedBridges.has(l.master) || WEFT_BRIDGE.test(l.master);
-    if (kind === 'veth' && WEFT_VETH.test(l.ifname) && ours && !wantedVeths.has(l.ifname)) lines.push(`link del ${l.ifname}`);
+    if (l.kind === 'veth' && WEFT_VETH.test(l.name) && ours && !wantedVeths.has(l.name)) steps.push({ op: 'link.del', name: l.name, tolerate: 'gone' });
   }
   for (const net of realize) {
     const cfg = configs.get(net.id)!;
-    lines.push(...bridgeUpLines(net, cfg, !isBridge(cfg.bridgeName)));
+    steps.push(...bridgeUpSteps(net, cfg, !isBridge(cfg.bridgeName)));
   }
   const rejoin: Wanted[] = [];
+  const kept: Wanted[] = [];
   for (const [veth, w] of wantedVeths) {
-    if (present.has(veth)) lines.push(...enslaveLines(w.cfg, w.ep));
-    else rejoin.push(w);
+    if (!present.has(veth)) rejoin.push(w);
+    else {
+      steps.push(...enslaveSteps(w.cfg, w.ep), ...joinSandboxSteps(w.ep, false, w.netnsPath));
+      kept.push(w);
+    }
   }
   let ipOk = false;
   await attempt(async () => {
-    const failures = await kernel.ipBatch(lines, { force: true });
-    if (failures.length) throw systemError(`restore: ${failures.map((f) => `"${f.command}": ${f.error}`).join('; ')}`);
+    throwUnexpected('restore', await kernel.apply(steps, { force: true }));
     ipOk = true;
   });
   // Complete only when both halves went in: otherwise the next join re-asserts everything.
   for (const net of realize) driver.markRealized(net.id, ipOk && nftOk);
 
+  for (const path of new Set(kept.map((w) => w.netnsPath))) {
+    const giver = kept.find((w) => w.netnsPath === path && !w.net.internal && w.ep.gateway4 && w.ep.ipv4);
+    if (!giver) continue;
+    await attempt(async () => {
+      if ((await kernel.routes(4, { ns: path })).some((r) => r.dst === 'default')) return;
+      await kernel.apply([{ op: 'route.replace', ns: path, dst: 'default', via: giver.ep.gateway4, dev: giver.ep.ifname }]);
+    });
+  }
   for (const w of rejoin) {
     await attempt(async () => {
       if (!(await kernel.netnsExists(w.netnsPath))) throw systemError(`restore endpoint ${w.ep.id}: sandbox ${w.netnsPath} is gone`);
       // Only this endpoint can say whether it provided the default route: give it back if the
       // sandbox has none now (its route went away with the interface).
-      const routes = await kernel.ipJson<unknown[]>(['route', 'show', 'default'], { netns: w.netnsPath });
-      const defaultRoute = !w.net.internal && routes.length === 0;
+      const routes = await kernel.routes(4, { ns: w.netnsPath });
+      const defaultRoute = !w.net.internal && !routes.some((r) => r.dst === 'default');
       await driver.join(w.net, w.ep, w.netnsPath, { defaultRoute });
     });
   }
-  steps.throwIfAny('restore bridge networks');
+  errors.throwIfAny('restore bridge networks');
 }
 
 type Endpoints = Map<string, { ep: EndpointRecord; netnsPath: string }[]>;

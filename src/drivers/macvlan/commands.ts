@@ -1,27 +1,28 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
-import { assertBatchSafe } from '../../kernel/batch.js';
+import type { Step } from '../../kernel/types.js';
 import { macFromIPv4 } from '../../common/mac.js';
 import { OWNER_ALIAS_PREFIX, type MacvlanConfig, type VlanPlan } from './options.js';
 
-// Pure builders of `ip -batch` lines for the macvlan driver (unit-tested as text).
+// Pure builders of the macvlan driver's kernel plans (unit-tested as data).
 
 /** ifalias marking a link weft created for network netId. */
 export const ownerAlias = (netId: string) => `${OWNER_ALIAS_PREFIX}${netId.slice(0, 12)}`;
 
-/** Creates the 802.1q sub-interface for -o parent=<link>.<id> (line 1 is the only one that creates). */
-export function vlanLines(plan: VlanPlan, netId: string): string[] {
-  const name = assertBatchSafe(plan.name, 'interface name');
+/** Creates the 802.1q sub-interface for -o parent=<link>.<id> (step 0 is the only one that creates). */
+export function vlanSteps(plan: VlanPlan, netId: string): Step[] {
   return [
-    `link add link ${assertBatchSafe(plan.link, 'interface name')} name ${name} type vlan id ${plan.id}`,
-    `link set ${name} alias ${ownerAlias(netId)}`,
-    `link set ${name} up`,
+    { op: 'link.add', name: plan.name, kind: 'vlan', parent: plan.link, vlanId: plan.id },
+    { op: 'link.set', name: plan.name, alias: ownerAlias(netId) },
+    { op: 'link.set', name: plan.name, up: true },
   ];
 }
 
 /** Docker's parent for a network without -o parent: a dummy link (needs the kernel's dummy module). */
-export function dummyLines(name: string): string[] {
-  assertBatchSafe(name, 'interface name');
-  return [`link add ${name} type dummy`, `link set ${name} up`];
+export function dummySteps(name: string): Step[] {
+  return [
+    { op: 'link.add', name, kind: 'dummy', tolerate: 'exists' },
+    { op: 'link.set', name, up: true },
+  ];
 }
 
 /** Where the shim routes: each IPv4 pool's --ip-range if given (the containers' addresses), else its subnet. */
@@ -30,35 +31,26 @@ export function shimRouteDestinations(net: NetworkRecord): string[] {
 }
 
 /**
- * The host shim, run in the daemon's namespace: a bridge-mode macvlan on the same parent as the
+ * The host shim, in the daemon's namespace: a bridge-mode macvlan on the same parent as the
  * containers (macvlan children of one parent switch to each other inside the kernel; the parent
  * itself never sees them), with the given address and routes to the containers through it.
- * `create` false re-asserts an existing shim (restore).
+ * `create` false re-asserts an existing shim (restore): its routes may be there already.
  */
-export function shimLines(net: NetworkRecord, cfg: MacvlanConfig, create = true): string[] {
-  const dev = assertBatchSafe(cfg.shimName, 'interface name');
+export function shimSteps(net: NetworkRecord, cfg: MacvlanConfig, create = true): Step[] {
+  const dev = cfg.shimName;
   const ip = cfg.hostShim.split('/')[0] ?? '';
-  const lines: string[] = [];
-  if (create) {
-    lines.push(`link add link ${assertBatchSafe(cfg.parent, 'interface name')} name ${dev} address ${macFromIPv4(ip)} type macvlan mode bridge`);
-  }
-  lines.push(`addr replace ${assertBatchSafe(cfg.hostShim, 'address')} dev ${dev} noprefixroute`, `link set ${dev} up`);
-  for (const dst of shimRouteDestinations(net)) lines.push(`route add ${assertBatchSafe(dst, 'route')} dev ${dev} src ${ip}`);
-  return lines;
+  const steps: Step[] = [];
+  if (create) steps.push({ op: 'link.add', name: dev, kind: 'macvlan', parent: cfg.parent, mac: macFromIPv4(ip), mode: 'bridge' });
+  steps.push({ op: 'addr.replace', dev, cidr: cfg.hostShim, noprefixroute: true }, { op: 'link.set', name: dev, up: true });
+  for (const dst of shimRouteDestinations(net)) steps.push({ op: 'route.add', dst, dev, src: ip, tolerate: create ? undefined : 'exists' });
+  return steps;
 }
 
 /**
- * Join, run in the daemon's namespace (where the parent is): the macvlan sub-interface is created
+ * Join: the macvlan sub-interface is created from the daemon's namespace (where the parent is)
  * directly inside the sandbox under its final name and MAC, so no rename and no move is needed.
- * The rest (address, up, default route) is the bridge driver's joinSandboxLines, run inside.
+ * The rest (address, up, default route) is the bridge driver's joinSandboxSteps.
  */
-export function joinHostLines(cfg: MacvlanConfig, ep: EndpointRecord, netnsPath: string): string[] {
-  const parts = [
-    `link add link ${assertBatchSafe(cfg.parent, 'interface name')}`,
-    `name ${assertBatchSafe(ep.ifname, 'interface name')}`,
-    `netns ${assertBatchSafe(netnsPath, 'namespace path')}`,
-  ];
-  if (ep.mac) parts.push(`address ${assertBatchSafe(ep.mac, 'MAC')}`);
-  parts.push(`type macvlan mode ${cfg.mode}`);
-  return [parts.join(' ')];
+export function joinHostSteps(cfg: MacvlanConfig, ep: EndpointRecord, netnsPath: string): Step[] {
+  return [{ op: 'link.add', name: ep.ifname, kind: 'macvlan', parent: cfg.parent, netns: netnsPath, mac: ep.mac || undefined, mode: cfg.mode }];
 }

@@ -3,23 +3,26 @@
 //   weft-rtio  container stdio plumbing (src/runtime/native/weft-rtio.c)
 //   weft-dns   the embedded DNS's UDP front end and answer cache (src/dns/native/weft-dns.c)
 //   weft-nftwatch  reports changes to weft's nftables table (src/kernel/native/weft-nftwatch.c)
+//   weft-kernel the kernel agent: netlink, nftables, namespaces (src/kernel/agent/*.c)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemError } from '../common/errors.js';
 
+// source: one C file, or a directory whose *.c files make the program (headers there count for staleness).
 const HELPERS = {
   'weft-rtio': { source: 'src/runtime/native/weft-rtio.c', libs: ['-lutil'], env: 'WEFT_RTIO' },
   'weft-dns': { source: 'src/dns/native/weft-dns.c', libs: [], env: 'WEFT_DNS' },
   'weft-nftwatch': { source: 'src/kernel/native/weft-nftwatch.c', libs: [], env: 'WEFT_NFTWATCH' },
+  'weft-kernel': { source: 'src/kernel/agent', libs: ['-lmnl', '-lnftables', '-lpthread'], env: 'WEFT_KERNEL' },
 } as const;
 
 export type HelperName = keyof typeof HELPERS;
 
 const cached = new Map<HelperName, string>();
 
-/** Repo root: this file is <root>/dist/src/runtime/native.js once compiled. */
+/** Repo root: this file is <root>/dist/src/common/native.js once compiled. */
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
@@ -41,16 +44,25 @@ export function helperPath(name: HelperName): string {
   const root = repoRoot();
   const bin = join(root, 'dist', 'native', name);
   const src = join(root, spec.source);
-  const stale = existsSync(bin) && existsSync(src) && statSync(src).mtimeMs > statSync(bin).mtimeMs;
+  const files = existsSync(src) ? sourceFiles(src) : [];
+  const stale = existsSync(bin) && files.some((f) => statSync(f).mtimeMs > statSync(bin).mtimeMs);
   if (!existsSync(bin) || stale) {
-    if (!existsSync(src)) throw systemError(`${name} helper missing: ${bin}`);
+    if (!files.length) throw systemError(`${name} helper missing: ${bin}`);
     mkdirSync(dirname(bin), { recursive: true });
     try {
-      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...spec.libs], { stdio: 'pipe' });
+      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, ...files.filter((f) => f.endsWith('.c')), ...spec.libs], { stdio: 'pipe' });
     } catch (err) {
       throw systemError(`building ${name} failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
     }
   }
   cached.set(name, bin);
   return bin;
+}
+
+function sourceFiles(src: string): string[] {
+  if (!statSync(src).isDirectory()) return [src];
+  return readdirSync(src)
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .sort()
+    .map((f) => join(src, f));
 }
