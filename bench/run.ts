@@ -6,6 +6,7 @@ import { benchEngine, parseArgs, renderTable, writeResults, type EngineResult } 
 import { dnsEngine, renderDns, type DnsEngineResult } from './dns/engines.js';
 import { ENGINE_KINDS, ENGINE_LABEL, fmtMs, type OpStats } from './lib.js';
 import { scaleSvg } from './plot.js';
+import { kernelFloor, renderFloor, type FloorResult } from './kernel-floor.js';
 import { profileWeft, renderProfile, type ProfileResult } from './profile.js';
 import { renderScale, scaleEngine, type ScaleResult } from './scale.js';
 
@@ -14,7 +15,7 @@ import { renderScale, scaleEngine, type ScaleResult } from './scale.js';
 // latest-scale.svg (npm run bench [-- options]; --smoke writes smoke.* instead).
 //   --smoke                        tiny N, weft only (CI; < 30 s)
 //   --engines weft,docker,podman   which engines (default all three; WEFT_BENCH_ENGINES too)
-//   --only ops,scale,dns,profile   which sections (default all)
+//   --only ops,scale,dns,profile,floor  which sections (default all)
 //   --out DIR                      where to write results (default bench/results; WEFT_BENCH_OUT too)
 
 const opts = parseArgs(process.argv.slice(2));
@@ -26,6 +27,7 @@ const ops: EngineResult[] = [];
 const scale: ScaleResult[] = [];
 const dns: DnsEngineResult[] = [];
 let profile: ProfileResult | undefined;
+let floor: FloorResult | undefined;
 
 const levels = smoke ? [2, 5] : [10, 100, 500, 1000];
 const reps = smoke ? { net: 2, run: 1, read: 2 } : { net: 10, run: 5, read: 20 };
@@ -46,6 +48,10 @@ for (const kind of opts.engines) {
 if (want('profile') && opts.engines.includes('weft')) {
   console.error('[bench] profile of weft container start...');
   profile = await profileWeft(smoke ? 2 : 30);
+}
+if (want('floor') && opts.engines.includes('weft')) {
+  console.error('[bench] kernel floor of a connect + disconnect...');
+  floor = await kernelFloor(smoke ? 10 : 200);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,16 +124,26 @@ for (const f of figures) {
   summary.push(`| ${[f.label, f.unit, ...kinds.map((k) => fmtV(v[k], f.unit)), ...ratios, goal].join(' | ')} |`);
 }
 
+// The physical limit: the same join + leave plans replayed in a tight loop (bench/kernel-floor.ts).
+const floorLine = (() => {
+  const api = opMedian('weft', 'api: network connect + disconnect');
+  const helper = floor?.rows.find((r) => r.transport.startsWith('helper'));
+  if (!floor || !helper || api === undefined) return '';
+  const ratio = api / helper.total;
+  return `\nKernel floor of a connect + disconnect (the bridge driver's plans replayed through weft-kernel): ${fmtMs(helper.total)} ms (the agent's own netlink time ${fmtMs(floor.kernelMs)} ms); the API figure above is ${ratio.toFixed(1)}× that floor (goal ≤ 3×: ${ratio <= 3 ? 'met' : 'NOT met'}).\n`;
+})();
+
 const env = `${new Date().toISOString()}; node ${process.version}, kernel ${release()}; ${smoke ? 'SMOKE run (tiny N, numbers meaningless)' : 'full run'}; ${((Date.now() - t0) / 1000).toFixed(0)} s. Each engine runs alone in its own network namespace with private roots and socket (test/helpers/daemons.ts): weftd (${ops.find((r) => r.kind === 'weft')?.version ?? '?'}), dockerd ${ops.find((r) => r.kind === 'docker')?.version ?? ''} (Debian docker.io, overlay2, iptables), podman ${ops.find((r) => r.kind === 'podman')?.version ?? ''} system service (Debian, runc, cgroupfs, netavark + aardvark-dns). API = one node:http request per call over the unix socket, no keep-alive; CLI = /usr/local/bin/docker against each socket. Medians of repeated runs after one untimed warm-up. Ratios are weft/engine: below 1 = weft cheaper (for qps: above 1 = weft faster).`;
 
 const sections: string[] = [];
-sections.push(`${env}\n\n## Summary\n\n${summary.join('\n')}\n`);
+sections.push(`${env}\n\n## Summary\n\n${summary.join('\n')}\n${floorLine}`);
 if (ops.length) sections.push(`## Operations (empty-ish store: 2 user networks, 1 running container)\n\n${renderTable(ops)}\n`);
 if (scale.length) sections.push(`## Scale (API)\n\n![cost against scale](${smoke ? 'smoke' : 'latest'}-scale.svg)\n\nAt each level L the store holds L user networks (explicit /24s) and L containers (created, **not started**: starting 1,000 takes minutes on dockerd/podman here; container i on network i); one probe container runs and is connected/disconnected. Reps per level: ${reps.net} network, ${reps.run} run, ${reps.read} reads. podman creates bridges lazily (on first container start), weft and dockerd when the network is created.\n\n${renderScale(scale)}`);
 if (dns.length) sections.push(`## Embedded DNS\n\n${renderDns(dns)}`);
 if (profile) sections.push(`## Where weft's container start goes\n\n${renderProfile(profile)}`);
+if (floor) sections.push(`## Kernel floor: connect + disconnect plans in a tight loop\n\nThe bridge driver's join and leave plans for one endpoint, replayed against one sandbox through each way of reaching the kernel (bench/kernel-floor.ts). The helper row is what weftd uses; the addon rows are the alternative measured for the design choice (a Node addon with the same C core).\n\n${renderFloor(floor)}`);
 const markdown = sections.join('\n');
 console.log(markdown);
 const outDir = opts.out ?? join(REPO_ROOT, 'bench/results');
-writeResults(markdown, { ops, scale, dns, profile }, smoke, outDir);
+writeResults(markdown, { ops, scale, dns, profile, floor }, smoke, outDir);
 if (scale.length) writeFileSync(join(outDir, `${smoke ? 'smoke' : 'latest'}-scale.svg`), scaleSvg(scale));

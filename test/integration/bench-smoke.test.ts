@@ -25,6 +25,7 @@ test('npm run bench -- --smoke completes and writes its report', { skip, timeout
     const md = readFileSync(join(out, 'smoke.md'), 'utf8');
     assert.match(md, /## Summary/);
     assert.match(md, /## Scale \(API\)/);
+    assert.match(md, /## Kernel floor/);
     assert.match(stdout, /network create \+ rm \(API\) \| ms \| \d/, 'weft has a network create + rm figure');
     const json = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8'));
     const weftOps = json.ops.find((r: { kind: string }) => r.kind === 'weft');
@@ -32,6 +33,8 @@ test('npm run bench -- --smoke completes and writes its report', { skip, timeout
     for (const o of weftOps.ops) assert.ok(!o.error, `weft ${o.op}: ${o.error}`);
     const weftScale = json.scale.find((r: { kind: string }) => r.kind === 'weft');
     assert.equal(weftScale.levels.length, 2);
+    assert.ok(!json.floor.error && json.floor.rows.length === 4, `kernel floor: ${json.floor.error}`);
+    for (const r of json.floor.rows) assert.ok(r.total > 0, `floor ${r.transport} was timed`);
     assert.ok(weftScale.startup?.startupMs > 0, 'restart on the full store was timed');
     assert.match(readFileSync(join(out, 'smoke-scale.svg'), 'utf8'), /^<svg [^>]*>[\s\S]*<polyline/);
   } finally {
