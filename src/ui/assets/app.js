@@ -3,9 +3,9 @@
 // reaching the second. Plain browser JavaScript: no build step, no network access but weftd.
 'use strict';
 
-const ROW = { overlay: -230, network: 0, container: 230 };
+const ROW = { overlay: -260, network: 0, container: 260 };
 const NET_GAP = 280;
-const CONTAINER_GAP = 170;
+const CONTAINER_GAP = 200;
 const HOST_GAP = 220;
 
 const state = { topology: null, seq: 0, updatedAt: 0, picked: [], trace: null };
@@ -26,9 +26,10 @@ const cy = cytoscape({
     { selector: 'node.container', style: { shape: 'ellipse', width: 120, height: 56, 'background-color': '#dcfce7', 'border-color': '#16a34a', 'border-width': 2 } },
     { selector: 'node.container.stopped', style: { 'background-color': '#f3f4f6', 'border-color': '#9ca3af', 'border-style': 'dashed', color: '#6b7280' } },
     { selector: 'node.picked', style: { 'border-color': '#ea580c', 'border-width': 5 } },
-    { selector: 'edge', style: { width: 2, 'line-color': '#64748b', label: 'data(label)', 'font-size': 9, 'text-wrap': 'wrap', 'text-background-color': '#fff', 'text-background-opacity': 0.9, 'text-background-padding': 2, 'curve-style': 'bezier', color: '#334155' } },
+    // The interface's label sits at the container's end, where it belongs (and apart from its neighbours').
+    { selector: 'edge', style: { width: 2, 'line-color': '#64748b', 'source-label': 'data(label)', 'source-text-offset': 62, 'font-size': 10, 'text-wrap': 'wrap', 'text-background-color': '#fff', 'text-background-opacity': 0.9, 'text-background-padding': 2, 'curve-style': 'bezier', color: '#334155' } },
     { selector: 'edge.multihost', style: { 'line-color': '#7c3aed', 'line-style': 'dashed' } },
-    { selector: 'edge.planned', style: { 'line-style': 'dotted', 'line-color': '#cbd5e1', label: '' } },
+    { selector: 'edge.planned', style: { 'line-style': 'dotted', 'line-color': '#cbd5e1', 'source-label': '' } },
   ],
 });
 state.cy = cy;
