@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import type { TopologyStream } from './stream.js';
-import type { ProxyAnswer } from './trace-proxy.js';
+import { traceQuery, type ProxyAnswer } from './trace-proxy.js';
 
 // The topology page's HTTP server (weftd --ui): the page and its script, cytoscape's dist file
 // read from node_modules (installed by set-up: nothing is fetched at run time), the topology as
@@ -87,7 +87,7 @@ async function handle(deps: UiDeps, assets: Map<string, Asset>, req: IncomingMes
       if (!url.searchParams.get('from') || !url.searchParams.get('to')) return json(res, 400, { message: 'trace needs from and to (container names or IDs)' });
       const done = new AbortController();
       res.on('close', () => done.abort());
-      const answer = await deps.trace(url.searchParams, done.signal);
+      const answer = await deps.trace(traceQuery(url.searchParams), done.signal);
       if (res.destroyed) return;
       res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(answer.body);

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 
 // The page's trace panel asks weftd's own Engine API (GET /weft/trace) over its unix socket,
 // so it shows exactly what `weft network trace` and API clients get. Only from, to and port
-// are passed on; the answer's status and JSON body come back unchanged.
+// are passed on (traceQuery); the answer's status and JSON body come back unchanged.
 
 export interface ProxyAnswer {
   status: number;
@@ -25,7 +25,7 @@ export function unixTrace(socketPath: string): (q: URLSearchParams, signal: Abor
   return (q, signal) =>
     new Promise((resolve) => {
       const fail = (message: string, status = 502) => resolve({ status, body: JSON.stringify({ message }) });
-      const req = request({ socketPath, method: 'GET', path: `${TRACE_PATH}?${traceQuery(q)}`, headers: { Host: 'weft' }, timeout: TIMEOUT_MS, signal }, (res) => {
+      const req = request({ socketPath, method: 'GET', path: `${TRACE_PATH}?${q}`, headers: { Host: 'weft' }, timeout: TIMEOUT_MS, signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 502, body: Buffer.concat(chunks).toString('utf8') }));
