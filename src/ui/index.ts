@@ -55,15 +55,20 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   const warning = exposureWarning(opts.address);
   if (warning) log.warn({ address: opts.address.host, port: opts.address.port }, warning);
   const topology = () => topologyOf(opts.engine, opts.cluster);
-  const stream = new TopologyStream(topology, (f) => opts.engine.events.subscribe(f));
+  const stream = new TopologyStream(topology, (f) => opts.engine.events.subscribe(f), (err) => log.error({ err: String(err) }, 'topology stream failed'));
   // Cluster membership changes the hosts drawn, though no engine event says so.
   const onNodes = () => stream.poke('cluster', 'nodes');
   opts.cluster.on('nodes', onNodes);
   const server = createUiServer({ topology, stream, trace: unixTrace(opts.apiSocket), log });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      opts.cluster.off('nodes', onNodes);
+      stream.close();
+      reject(new Error(`--ui ${opts.address.host}:${opts.address.port}: ${err.message}`));
+    });
     server.listen(opts.address.port, opts.address.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
+      server.on('error', (err) => log.error({ err: String(err) }, 'topology page server error'));
       resolve();
     });
   });

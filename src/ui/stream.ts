@@ -29,6 +29,7 @@ export class TopologyStream {
   constructor(
     private readonly snapshot: () => unknown,
     subscribe: (f: (ev: EngineEvent) => void) => () => void,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     this.unsubscribe = subscribe((ev) => this.changed(ev));
     this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS);
@@ -75,7 +76,12 @@ export class TopologyStream {
     this.timer = null;
     const causes = this.pending;
     this.pending = [];
-    if (this.clients.size > 0) this.broadcast(this.message(causes));
+    if (this.clients.size === 0) return;
+    try {
+      this.broadcast(this.message(causes));
+    } catch (err) {
+      this.onError(err); // a timer's throw would reach the process; the next change tries again
+    }
   }
 
   private message(causes: Cause[]): string {

@@ -130,6 +130,13 @@ test('topology page: the seed walkthrough as a live graph in Chromium, with trac
     assert.equal(await page.textContent('#counts'), '1 host · 4 networks · 4 containers · 4 endpoints');
   });
 
+  await t.test('containers do not reach the page (it is on the host namespace\'s loopback, not on the gateways)', async () => {
+    for (const url of [`http://${nets.bridge.IPAM.Config[0].Gateway}:${PORT}/topology`, `http://${nets['alpine-net'].IPAM.Config[0].Gateway}:${PORT}/topology`]) {
+      const r = await d.docker(['exec', 'alpine1', 'timeout', '3', 'wget', '-qO-', url]);
+      assert.notEqual(r.code, 0, `${url} answered: ${r.stdout.slice(0, 200)}`);
+    }
+  });
+
   await t.test('docker network connect shows within a second', async () => {
     const started = Date.now();
     await d.dockerOk(['network', 'connect', 'bridge', 'alpine4']);
