@@ -179,6 +179,31 @@ test('topology page: the seed walkthrough as a live graph in Chromium, with trac
     mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     t.diagnostic(`screenshot: ${SCREENSHOT}`);
+  });
+
+  await t.test('disconnect and a killed container show within a second (its networks dotted)', async () => {
+    const edge = (cid: string, nid: string) => `[source = "c:${cid}"][target = "n:${nid}"]`;
+    await d.dockerOk(['network', 'disconnect', 'bridge', 'alpine4']);
+    let returned = Date.now();
+    await page.waitForFunction((sel) => (window as any).weft.cy.edges(sel).empty(), edge(c.alpine4.id, nets.bridge.Id), { timeout: 1000, polling: 20 });
+    t.diagnostic(`disconnect drawn ${(await page.evaluate(() => (window as any).weft.updatedAt as number)) - returned} ms after the CLI returned`);
+    await d.dockerOk(['kill', 'alpine2']);
+    returned = Date.now();
+    await page.waitForFunction((id) => (window as any).weft.cy.getElementById(`c:${id}`).hasClass('stopped'), c.alpine2.id, { timeout: 1000, polling: 20 });
+    t.diagnostic(`kill drawn ${(await page.evaluate(() => (window as any).weft.updatedAt as number)) - returned} ms after the CLI returned`);
+    const kinds = await page.evaluate((sel) => (window as any).weft.cy.edges(sel).map((e: any) => e.hasClass('planned')), edge(c.alpine2.id, nets.bridge.Id));
+    assert.deepEqual(kinds, [true], 'one dotted edge: the network it will join when started');
+  });
+
+  await t.test('after weftd is killed and restarted the page reconnects by itself', async () => {
+    await d.kill9();
+    await page.waitForFunction(() => document.getElementById('status')!.dataset.state === 'down', undefined, { timeout: 5000 });
+    const before = await page.evaluate(() => (window as any).weft.seq as number);
+    await d.restart();
+    await page.waitForFunction((s) => document.getElementById('status')!.dataset.state === 'live' && (window as any).weft.seq !== s, before, { timeout: 10_000 });
+    assert.equal(await page.textContent('#counts'), '1 host · 4 networks · 4 containers · 3 endpoints');
+    await d.dockerOk(['network', 'connect', 'bridge', 'alpine3']);
+    await page.waitForFunction(([cid, nid]) => (window as any).weft.cy.edges(`[source = "c:${cid}"][target = "n:${nid}"]`).nonempty(), [c.alpine3.id, nets.bridge.Id], { timeout: 1000, polling: 20 });
     assert.deepEqual(pageErrors, []);
   });
 });
