@@ -5,6 +5,9 @@
 
 const ROW = { overlay: -260, network: 0, container: 260 };
 const NET_GAP = 280;
+const NET_WIDTH = 230;
+const SMALL_WIDTH = 140;
+const NET_MARGIN = 50;
 const CONTAINER_GAP = 200;
 const HOST_GAP = 220;
 
@@ -17,12 +20,12 @@ const cy = cytoscape({
   minZoom: 0.2,
   maxZoom: 3,
   style: [
-    { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 11, 'text-valign': 'center', 'text-halign': 'center', color: '#1d2330' } },
+    { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 12, 'text-valign': 'center', 'text-halign': 'center', color: '#1d2330' } },
     { selector: 'node.host', style: { shape: 'round-rectangle', 'background-color': '#eef2f7', 'border-color': '#94a3b8', 'border-width': 1, 'text-valign': 'top', 'text-halign': 'center', 'font-size': 13, 'font-weight': 600, padding: 28 } },
-    { selector: 'node.network', style: { shape: 'round-rectangle', width: 230, height: 64, 'background-color': '#dbeafe', 'border-color': '#2563eb', 'border-width': 2 } },
+    { selector: 'node.network', style: { shape: 'round-rectangle', width: NET_WIDTH, height: 64, 'background-color': '#dbeafe', 'border-color': '#2563eb', 'border-width': 2 } },
     { selector: 'node.network.multihost', style: { 'background-color': '#ede9fe', 'border-color': '#7c3aed', 'border-style': 'dashed' } },
     { selector: 'node.network.internal', style: { 'background-color': '#fef9c3', 'border-color': '#ca8a04' } },
-    { selector: 'node.network.idle', style: { opacity: 0.55 } },
+    { selector: 'node.network.idle', style: { opacity: 0.55, width: SMALL_WIDTH, height: 44, 'font-size': 10 } },
     { selector: 'node.container', style: { shape: 'ellipse', width: 120, height: 56, 'background-color': '#dcfce7', 'border-color': '#16a34a', 'border-width': 2 } },
     { selector: 'node.container.stopped', style: { 'background-color': '#f3f4f6', 'border-color': '#9ca3af', 'border-style': 'dashed', color: '#6b7280' } },
     { selector: 'node.picked', style: { 'border-color': '#ea580c', 'border-width': 5 } },
@@ -84,14 +87,23 @@ function elementsOf(t) {
 /** Deterministic positions: networks in a row, each container under the networks it joins. */
 function positionsOf(t) {
   const pos = {};
+  const used = new Set(t.endpoints.map((e) => e.network));
   const order = (n) => (n.predefined && n.device ? 0 : n.predefined ? 2 : 1);
   let hostX = 0;
   for (const h of t.hosts) {
     const nets = t.networks.filter((n) => n.host === h.id).sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
     const netX = {};
+    // Networks nobody is on (host, none, unused ones) are drawn small and close together.
+    let x = hostX;
+    let lastNet = hostX;
+    let prevWidth = 0;
     nets.forEach((n, i) => {
-      netX[n.id] = hostX + i * NET_GAP;
-      pos[`n:${n.id}`] = { x: netX[n.id], y: ROW.network };
+      const width = used.has(n.id) ? NET_WIDTH : SMALL_WIDTH;
+      if (i > 0) x += (prevWidth + width) / 2 + NET_MARGIN;
+      prevWidth = width;
+      netX[n.id] = x;
+      lastNet = x;
+      pos[`n:${n.id}`] = { x, y: ROW.network };
     });
     const wanted = t.containers
       .filter((c) => c.host === h.id)
@@ -109,7 +121,7 @@ function positionsOf(t) {
       prev = at;
       lastX = Math.max(lastX, at);
     }
-    const right = Math.max(hostX + (nets.length - 1) * NET_GAP, lastX);
+    const right = Math.max(lastNet, lastX);
     hostX = right + HOST_GAP + NET_GAP;
   }
   t.networks.filter((n) => !n.host).forEach((n, i) => (pos[`n:${n.id}`] = { x: i * NET_GAP, y: ROW.overlay }));
