@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
+import { extname } from 'node:path';
 import type { Logger } from '../common/log.js';
 import type { TopologyStream } from './stream.js';
 import { traceQuery, type ProxyAnswer } from './trace-proxy.js';
@@ -24,15 +25,18 @@ interface Asset {
 
 const ASSETS = new URL('../../../src/ui/assets/', import.meta.url); // from dist/src/ui
 
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+/** Every file of src/ui/assets by its path (index.html at /), and cytoscape, read once. */
 export function loadAssets(): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  for (const name of readdirSync(ASSETS)) {
+    const type = TYPES[extname(name)];
+    if (type) assets.set(name === 'index.html' ? '/' : `/${name}`, { type: `${type}; charset=utf-8`, body: readFileSync(new URL(name, ASSETS)) });
+  }
   const cytoscape = createRequire(import.meta.url).resolve('cytoscape/dist/cytoscape.min.js');
-  const file = (name: string) => readFileSync(new URL(name, ASSETS));
-  return new Map<string, Asset>([
-    ['/', { type: 'text/html; charset=utf-8', body: file('index.html') }],
-    ['/app.js', { type: 'text/javascript; charset=utf-8', body: file('app.js') }],
-    ['/style.css', { type: 'text/css; charset=utf-8', body: file('style.css') }],
-    ['/vendor/cytoscape.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(cytoscape) }],
-  ]);
+  assets.set('/vendor/cytoscape.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(cytoscape) });
+  return assets;
 }
 
 const SECURITY_HEADERS = {

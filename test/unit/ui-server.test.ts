@@ -95,7 +95,8 @@ test('the page, its script and cytoscape from node_modules', async () => {
   assert.equal(cy.status, 200);
   assert.match(cy.text.slice(0, 2000), /cytoscape/i);
   assert.ok(cy.text.length > 100_000);
-  assert.equal((await get('/app.js')).status, 200);
+  assert.match(page.text, /<script type="module" src="\/app\.js"><\/script>/);
+  for (const file of ['/app.js', '/graph.js', '/panel.js', '/style.css']) assert.equal((await get(file)).status, 200, file);
   assert.equal((await get('/nope')).status, 404);
 });
 
