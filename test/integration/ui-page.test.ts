@@ -45,7 +45,8 @@ before(async () => {
     stream,
     trace: async (q) => {
       asked.push(q.toString());
-      return answers.get(`${q.get('from')}>${q.get('to')}`) ?? { status: 404, body: JSON.stringify({ message: 'page not found' }) };
+      const name = (id: string | null) => containers.find((c) => c.id === id)?.name;
+      return answers.get(`${name(q.get('from'))}>${name(q.get('to'))}`) ?? { status: 404, body: JSON.stringify({ message: 'page not found' }) };
     },
     log: createLogger({ level: 'fatal' }),
   });
@@ -89,7 +90,7 @@ test('a reachable pair: the verdict and each step', async () => {
   assert.match(r.text, /✓ web reaches db/);
   assert.match(r.text, /shared network: app \(172\.18\.0\.0\/16\)/);
   assert.match(r.text, /nftables: accept: same network/);
-  assert.equal(asked.at(-1), 'from=web&to=db');
+  assert.equal(asked.at(-1), `from=${web.id}&to=${db.id}`);
 });
 
 test('an unreachable pair with a port: the failing steps and what the kernel disagrees with', async () => {
@@ -98,7 +99,7 @@ test('an unreachable pair with a port: the failing steps and what the kernel dis
   assert.match(r.text, /✗ web cannot reach lone/);
   assert.match(r.text, /port 80\/tcp/);
   assert.match(r.text, /the kernel disagrees with the records: the records say accept; the kernel drops/);
-  assert.equal(asked.at(-1), 'from=web&to=lone&port=80%2Ftcp');
+  assert.equal(asked.at(-1), `from=${web.id}&to=${lone.id}&port=80%2Ftcp`);
 });
 
 test("the endpoint's errors are shown; a missing endpoint is 'trace unavailable'", async () => {

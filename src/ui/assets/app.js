@@ -79,7 +79,8 @@ async function runTrace() {
   $('trace-pair').textContent = `${containerName(from)} → ${containerName(to)}`;
   result.dataset.state = 'loading';
   result.replaceChildren(el('span', { className: 'muted' }, 'tracing…'));
-  const q = new URLSearchParams({ from: containerName(from), to: containerName(to) });
+  // Full IDs: a name could be renamed meanwhile, or be another container's ID prefix.
+  const q = new URLSearchParams({ from, to });
   const port = $('trace-port').value.trim();
   if (port) q.set('port', port);
   let status = 0;
