@@ -102,6 +102,17 @@ test('an unreachable pair with a port: the failing steps and what the kernel dis
   assert.equal(asked.at(-1), `from=${web.id}&to=${lone.id}&port=80%2Ftcp`);
 });
 
+test('a shown trace is redone when the network changes', async () => {
+  await trace('web', 'db');
+  const before = asked.length;
+  for (const f of followers) f({ type: 'network', action: 'connect', network: bridge, endpoint: endpoints[0], container: web, timeNano: 0n });
+  await page.waitForFunction((n) => (window as any).weft.seq > n, await page.evaluate(() => (window as any).weft.seq as number));
+  const end = Date.now() + 2000;
+  while (asked.length === before && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(asked.length, before + 1);
+  assert.equal(asked.at(-1), `from=${web.id}&to=${db.id}`);
+});
+
 test("the endpoint's errors are shown; a missing endpoint is 'trace unavailable'", async () => {
   const err = await trace('db', 'lone');
   assert.equal(err.state, 'error');

@@ -50,8 +50,15 @@ function apply(msg) {
   state.topology = msg.topology;
   state.seq = msg.seq;
   state.causes = msg.causes;
+  const pairBefore = state.picked.length;
   render(msg.topology);
   state.updatedAt = Date.now();
+  // A shown trace is redone when something that can change its answer happened: any network
+  // change, or a change to one of the pair (start, stop, rename...).
+  if (pairBefore === 2 && state.picked.length === 2 && state.trace) {
+    const names = state.picked.map(containerName);
+    if (msg.causes.some((c) => c.type === 'network' || (c.type === 'container' && names.includes(c.name)))) void runTrace();
+  }
 }
 
 function connect() {
