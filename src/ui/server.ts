@@ -34,8 +34,13 @@ export function loadAssets(): Map<string, Asset> {
     const type = TYPES[extname(name)];
     if (type) assets.set(name === 'index.html' ? '/' : `/${name}`, { type: `${type}; charset=utf-8`, body: readFileSync(new URL(name, ASSETS)) });
   }
-  const cytoscape = createRequire(import.meta.url).resolve('cytoscape/dist/cytoscape.min.js');
-  assets.set('/vendor/cytoscape.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(cytoscape) });
+  let cytoscape: Buffer;
+  try {
+    cytoscape = readFileSync(createRequire(import.meta.url).resolve('cytoscape/dist/cytoscape.min.js'));
+  } catch (err) {
+    throw new Error(`the topology page needs the cytoscape npm package (scripts/setup.sh installs it): ${(err as Error).message.split('\n')[0]}`);
+  }
+  assets.set('/vendor/cytoscape.min.js', { type: 'text/javascript; charset=utf-8', body: cytoscape });
   return assets;
 }
 
