@@ -6,6 +6,7 @@ import { parseCidr, parseIp } from '../ipam/cidr.js';
 import { type PoolSpec, PredefinedPools, parsePoolSpec } from '../ipam/pools.js';
 import type { ClusterStoreConfig } from '../cluster/store-cluster.js';
 import { parseClusterStore } from './cluster-store-config.js';
+import { parseUiAddress, type UiAddress } from '../ui/address.js';
 
 // weftd's configuration: dockerd's flags and daemon.json keys (the subset weft implements).
 // Flags and file merge as in dockerd (daemon/config/config.go): a key set in both places is an
@@ -40,6 +41,8 @@ export interface DaemonConfig {
   clusterStore: ClusterStoreConfig | undefined;
   /** How weftd reaches the kernel: its agent process (netlink, libnftables) or ip/nft commands. */
   kernelBackend: 'agent' | 'commands';
+  /** --ui: where the topology page listens; undefined: no page (it is opt-in). */
+  ui: UiAddress | undefined;
 }
 
 export class DaemonConfigError extends Error {
@@ -86,6 +89,7 @@ const KEYS: KeyDef[] = [
   { key: 'cluster-advertise', flags: ['cluster-advertise'], kind: 'string' },
   { key: 'cluster-store-opts', flags: ['cluster-store-opt'], kind: 'map' },
   { key: 'kernel-backend', flags: ['kernel-backend'], kind: 'string' },
+  { key: 'ui', flags: ['ui'], kind: 'string' },
 ];
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -126,7 +130,8 @@ function buildProgram(): Command {
     .option('--cluster-store <url>', 'URL of the distributed storage backend (etcd://host:port[,host:port])')
     .option('--cluster-advertise <address>', 'address or interface name to advertise')
     .option('--cluster-store-opt <key=value>', 'set cluster store options (repeatable)', collect)
-    .option('--kernel-backend <agent|commands>', 'kernel access: the weft-kernel agent, or ip/nft processes (weft only; default "agent")');
+    .option('--kernel-backend <agent|commands>', 'kernel access: the weft-kernel agent, or ip/nft processes (weft only; default "agent")')
+    .option('--ui <[host:]port>', 'serve the topology page on this address (weft only; host defaults to 127.0.0.1)');
   return p;
 }
 
@@ -356,6 +361,16 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     throw new DaemonConfigError(`invalid kernel-backend "${kernelBackend}": must be agent or commands`);
   }
 
+  let ui: UiAddress | undefined;
+  const uiRaw = get<string>('ui');
+  if (uiRaw !== undefined && uiRaw !== '') {
+    try {
+      ui = parseUiAddress(uiRaw);
+    } catch (err) {
+      throw new DaemonConfigError((err as Error).message);
+    }
+  }
+
   const bool = (key: string, dflt: boolean) => get<boolean>(key) ?? dflt;
   return {
     hosts,
@@ -379,5 +394,6 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     imageSeedDir: resolve(get<string>('image-seed-dir') ?? DEFAULT_IMAGE_SEED_DIR),
     clusterStore,
     kernelBackend,
+    ui,
   };
 }

@@ -28,6 +28,7 @@ import { readHostRoutes } from './hostRoutes.js';
 import { FirewallKeeper } from './firewall.js';
 import { listenUnix, socketGid } from './socket.js';
 import { installSafetyNet } from './safety.js';
+import { startUi } from '../ui/index.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
@@ -115,9 +116,12 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   });
   await listenUnix(server, socketPath, gid);
   log.info({ socket: socketPath, dataRoot: config.dataRoot, execRoot: config.execRoot }, 'weftd listening');
+  // Opt-in (--ui): the topology page, reading the same records and event bus as the API.
+  const ui = config.ui ? await startUi({ address: config.ui, engine, cluster: cluster.cluster, apiSocket: socketPath, log }) : null;
 
   return async () => {
     clearInterval(routeTimer);
+    await ui?.close();
     watch.stop();
     firewall.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
