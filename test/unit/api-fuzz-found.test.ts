@@ -12,8 +12,8 @@ import { WeftError } from '../../src/common/errors.js';
 import { apiRequest } from '../helpers/daemons.js';
 import { fakeEngine, type FakeWorld } from '../helpers/fake-engine.js';
 
-// Query parameters found by the bad-input fuzzer (issue 11): each answered 500 or was silently
-// replaced by a default; now the client's 400 with dockerd's text.
+// Answers the bad-input fuzzer found (issue 11, test/e2e/fuzz-api.test.ts): each was a 500, or a
+// bad parameter silently replaced by a default; now the client's 4xx with dockerd's text.
 
 const refused = (message: string) => (e: unknown) => e instanceof WeftError && e.status === 400 && e.message === message;
 
@@ -87,4 +87,11 @@ test('container list: a name filter that is no regexp matches nothing (was a 500
   assert.equal((await apiRequest(sock, 'GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["c1"]}')}`)).json.length, 1);
   assert.deepEqual(await call('GET', `/containers/json?filters=${encodeURIComponent('{"status":["weird"]}')}`), { status: 400, message: 'Unrecognised filter value for status: weird' });
   assert.deepEqual(await call('GET', '/containers/json?limit=abc'), { status: 400, message: 'strconv.Atoi: parsing "abc": invalid syntax' });
+});
+
+test('disconnect from a network the container is not on is a 409 (dockerd and weft before: 500)', async () => {
+  assert.equal((await apiRequest(sock, 'POST', '/networks/create', { Name: 'un1' })).status, 201);
+  const r = await apiRequest(sock, 'POST', '/networks/un1/disconnect', { Container: 'c1', Force: false });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.json.message, `container ${id} is not connected to network un1`);
 });
