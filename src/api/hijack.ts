@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { API_VERSION, type Hijacked } from './router.js';
 import { ClientGone } from './scope.js';
+import { invalid } from '../common/errors.js';
 
 // The two ways a client takes over a connection for attach and exec start: an HTTP upgrade (the
 // docker CLI; the socket then carries stdin in and the stream out) or a plain request whose
@@ -113,8 +114,10 @@ export function upgradeError(socket: Socket, status: number, body: string): void
  * is put back on the socket (it is stdin). Rejects if the client leaves or stalls before the body
  * is complete.
  */
-export function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<Buffer> {
+export function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buffer, max: number): Promise<Buffer> {
   const length = Number(req.headers['content-length'] ?? 0) || 0;
+  // refused before a byte is read: the socket is answered and closed (upgradeError)
+  if (length > max) return Promise.reject(invalid('request body too large'));
   return new Promise((resolve, reject) => {
     let buf = head;
     const cleanup = () => {
@@ -130,9 +133,15 @@ export function readUpgradeBody(req: IncomingMessage, socket: Socket, head: Buff
       if (rest.length) socket.unshift(rest);
       resolve(buf.subarray(0, length));
     };
+    const chunks: Buffer[] = [head];
+    let got = head.length;
     const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length >= length) finish();
+      chunks.push(chunk); // one concat at the end: a body in many small chunks stays linear
+      got += chunk.length;
+      if (got >= length) {
+        buf = Buffer.concat(chunks);
+        finish();
+      }
     };
     const onGone = () => {
       cleanup();

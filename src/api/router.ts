@@ -56,8 +56,8 @@ export class Router {
   }
 
   match(method: string, rawUrl: string): { route: Route; params: Record<string, string>; version: string; query: URLSearchParams } | null | 'method' {
-    const url = new URL(rawUrl, 'http://weft');
-    let path = url.pathname;
+    const target = splitTarget(rawUrl);
+    let path = target.path;
     let version = API_VERSION;
     const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
     if (m) {
@@ -77,11 +77,52 @@ export class Router {
       pathMatched = true;
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((k, i) => (params[k] = decodeURIComponent(hit[i + 1])));
-      return { route, params, version, query: url.searchParams };
+      route.keys.forEach((k, i) => (params[k] = percentDecode(hit[i + 1])));
+      return { route, params, version, query: target.query };
     }
     return pathMatched ? 'method' : null;
   }
+}
+
+/**
+ * The request target as sent: path and query. Not through WHATWG URL, which resolves `..` and
+ * `%2e%2e` segments (/networks/../containers/json would reach another route) and throws on a
+ * malformed escape deep in a handler. A malformed escape is the client's mistake: 400 with Go's
+ * url.EscapeError text (dockerd's net/http refuses such a request line with a bare 400).
+ */
+export function splitTarget(rawUrl: string): { path: string; query: URLSearchParams } {
+  // absolute-form (GET http://host/path), which HTTP/1.1 servers must accept
+  const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/.exec(rawUrl);
+  const target = abs ? rawUrl.slice(abs[0].length) || '/' : rawUrl;
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? '' : target.slice(q + 1);
+  checkEscapes(path);
+  checkEscapes(search);
+  return { path, query: new URLSearchParams(search) };
+}
+
+function checkEscapes(s: string): void {
+  const bad = /%(?![0-9a-fA-F]{2})/.exec(s);
+  if (bad) throw invalid(`invalid URL escape ${JSON.stringify(s.slice(bad.index, bad.index + 3))}`);
+}
+
+/**
+ * Percent-decoding to bytes, as Go does; the bytes are read as UTF-8 (an escape that is not
+ * UTF-8, %ff, is no error: it reads as U+FFFD). Node hands the request target over as latin1,
+ * one char per byte.
+ */
+export function percentDecode(s: string): string {
+  if (!/[%\u0080-\uffff]/.test(s)) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%') {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (s.charCodeAt(i) < 256) bytes.push(s.charCodeAt(i));
+    else bytes.push(...Buffer.from(s[i], 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 function compile(path: string): { pattern: RegExp; keys: string[] } {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { invalid, notFound, statusOf, WeftError } from '../common/errors.js';
@@ -13,16 +13,26 @@ import { ClientGone, runInScope, type RequestScope } from './scope.js';
 
 const MAX_JSON_BODY = 16 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * A body over the limit is refused with a 400 that closes the connection; the rest of the body is
+ * read and dropped meanwhile (destroying the request at once would reset the connection before
+ * the client could read the answer).
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_JSON_BODY) {
+      if (over) return;
+      if (size <= MAX_JSON_BODY) chunks.push(c);
+      else {
+        over = true;
+        chunks.length = 0;
+        res.shouldKeepAlive = false;
         reject(invalid('request body too large'));
-        req.destroy();
-      } else chunks.push(c);
+      }
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
@@ -83,7 +93,7 @@ function logFailure(log: Logger, scope: RequestScope, err: unknown): void {
 }
 
 export function createApiServer(router: Router, log: Logger): Server {
-  const server = createServer((req, res) => {
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     const scope = responseScope(req, res);
     runInScope(scope, () => void serve(router, log, req, res, scope));
   });
@@ -91,8 +101,34 @@ export function createApiServer(router: Router, log: Logger): Server {
     const { scope, hijacked } = upgradeScope(req, socket);
     runInScope(scope, () => void serveUpgrade(router, log, req, socket, head, scope, hijacked));
   });
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 60_000;
   return server;
+}
+
+/**
+ * A request Node's parser refuses (garbage request line, bad header, chunked encoding garbage,
+ * headers over the limit): answered like every other error, with a {"message"} body, and the
+ * connection closed. Node's own answer has no body.
+ */
+function answerClientError(err: Error & { code?: string; reason?: string }, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message =
+    status === 431 ? 'request header fields too large' : status === 408 ? 'request timeout' : `malformed HTTP request: ${err.reason ?? err.message}`;
+  const body = JSON.stringify({ message }) + '\n';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Go's net/http refuses an HTTP/1.1 request without Host; Node would too, without a body. */
+function checkHost(req: IncomingMessage): void {
+  if (req.httpVersion === '1.1' && req.headers.host === undefined) throw invalid('missing required Host header');
 }
 
 function responseScope(req: IncomingMessage, res: ServerResponse): RequestScope {
@@ -116,12 +152,13 @@ function responseScope(req: IncomingMessage, res: ServerResponse): RequestScope 
 async function serve(router: Router, log: Logger, req: IncomingMessage, res: ServerResponse, scope: RequestScope): Promise<void> {
   const started = process.hrtime.bigint();
   try {
+    checkHost(req);
     const hit = router.match(req.method ?? 'GET', req.url ?? '/');
     if (hit === null || hit === 'method') {
       sendJson(res, 404, { message: 'page not found' });
       return;
     }
-    const ctx = makeCtx(req, hit, scope.signal, () => readBody(req));
+    const ctx = makeCtx(req, hit, scope.signal, () => readBody(req, res));
     if (hit.route.hijack) {
       await hit.route.hijack(ctx, plainHijack(res, (status, body) => sendJson(res, status, body)));
       return;
@@ -158,9 +195,10 @@ function upgradeScope(req: IncomingMessage, socket: Socket): { scope: RequestSco
 
 async function serveUpgrade(router: Router, log: Logger, req: IncomingMessage, socket: Socket, head: Buffer, scope: RequestScope, hijacked: { h: Hijacked | null }): Promise<void> {
   try {
+    checkHost(req);
     const hit = router.match(req.method ?? 'POST', req.url ?? '/');
     if (hit === null || hit === 'method' || !hit.route.hijack) throw notFound('page not found');
-    const body = await readUpgradeBody(req, socket, head);
+    const body = await readUpgradeBody(req, socket, head, MAX_JSON_BODY);
     hijacked.h = upgradeHijack(socket);
     const ctx = makeCtx(req, hit, scope.signal, () => Promise.resolve(body));
     await hit.route.hijack(ctx, hijacked.h);

@@ -1,4 +1,4 @@
-import { forbidden, invalid, systemError } from '../common/errors.js';
+import { conflict, forbidden, invalid } from '../common/errors.js';
 import { attachmentFor, ERR_HOST_NETWORK, ERR_NONE_NETWORK, ERR_SHARED_NETWORK, type EndpointSettings } from './attachments.js';
 import type { ContainerService } from './containers.js';
 import type { Serial } from './lock.js';
@@ -67,7 +67,7 @@ export class ConnectionService {
       if (!running || (!net && force)) {
         // dockerd only edits the stored settings here, and names the network as it was given.
         const att = net && c.networks.find((a) => a.networkId === net!.id);
-        if (!net || !att) throw systemError(`container ${c.id} is not connected to the network ${netRef}`);
+        if (!net || !att) throw conflict(`container ${c.id} is not connected to the network ${netRef}`);
         if (sandboxes.kindOf(net) === 'host') throw invalid(ERR_HOST_NETWORK);
         c.networks = c.networks.filter((a) => a !== att);
         await registry.containers.put(c);
@@ -76,7 +76,8 @@ export class ConnectionService {
       if (!net) throw lookupError;
       if (sandboxes.kindOf(net) === 'host') throw invalid(ERR_HOST_NETWORK);
       const att = c.networks.find((a) => a.networkId === net!.id);
-      if (!att) throw systemError(`container ${c.id} is not connected to network ${net.name}`);
+      // dockerd: a plain error, so 500; it is the client's mistake (issue 11): 409, same text
+      if (!att) throw conflict(`container ${c.id} is not connected to network ${net.name}`);
       c.networks = c.networks.filter((a) => a !== att);
       await registry.containers.put(c);
       faultPoint('network.disconnect.after-record');

@@ -14,10 +14,23 @@ export function parseFilters(raw: string | undefined | null): Filters {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`invalid filter: ${raw}`);
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    const values = Array.isArray(value) ? value.map(String) : Object.keys((value ?? {}) as object);
+    const values = filterValues(value);
+    if (!values) throw invalid(`invalid filter: ${raw}`);
     out.set(key, values);
   }
   return out;
+}
+
+/**
+ * What Go decodes into map[string]map[string]bool, or the legacy map[string][]string; any other
+ * shape ({"label": "x"}, {"label": {"x": "yes"}}) fails both and is the client's 400.
+ */
+function filterValues(value: unknown): string[] | null {
+  if (value === null) return [];
+  if (Array.isArray(value)) return value.every((v) => typeof v === 'string') ? value : null;
+  if (typeof value !== 'object') return null;
+  const entries = Object.entries(value as Record<string, unknown>);
+  return entries.every(([, v]) => typeof v === 'boolean' || v === null) ? entries.map(([k]) => k) : null;
 }
 
 /** Rejects keys a list endpoint does not know, with Docker's message. */

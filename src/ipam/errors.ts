@@ -1,9 +1,15 @@
-import { WeftError, forbidden, invalid, notFound, systemError, unavailable } from '../common/errors.js';
+import { WeftError, forbidden, invalid, notFound, systemError, unavailable, type ErrorKind } from '../common/errors.js';
 
 // Docker 20.10's IPAM error texts and kinds, word for word (typos included), with where they
 // come from. libnetwork's types.*Errorf map to HTTP statuses as:
 //   BadRequest -> 400, Forbidden -> 403, NotFound -> 404, NoService -> 503, Internal -> 500,
 //   and a plain fmt.Errorf -> 500.
+// Where 20.10 answers 500 for the client's own mistake (a malformed subnet or ip-range, a gateway
+// its subnet cannot give), weft keeps the text and answers 400, as Docker 25+ does (issue 11).
+
+/** A wrapping error takes its cause's kind when the cause is the client's: no room in the
+ * user's subnet (an Unavailable pool) is the client's too. */
+const causeKind = (cause: WeftError): ErrorKind => (cause.status < 500 ? cause.kind : cause.kind === 'Unavailable' ? 'InvalidParameter' : 'System');
 
 export const IpamErrors = {
   // libnetwork ipamapi/contract.go (vendored in 20.10)
@@ -29,23 +35,23 @@ export const IpamErrors = {
 
   // libnetwork ipam/allocator.go RequestPool (wrapping ipamapi.ErrInvalidSubPool)
   invalidSubPool: (pool: string, subPool: string) =>
-    systemError(
+    invalid(
       `failed to parse pool request for address space "LocalDefault" pool "${pool}" subpool "${subPool}": Invalid Address SubPool`,
     ),
 
   // daemon/network.go getIpamConfig: fmt.Errorf("Invalid subnet %s : %v") around Go's ParseCIDR error
-  invalidSubnet: (subnet: string) => systemError(`Invalid subnet ${subnet} : invalid CIDR address: ${subnet}`),
+  invalidSubnet: (subnet: string) => invalid(`Invalid subnet ${subnet} : invalid CIDR address: ${subnet}`),
 
   // libnetwork network.go IpamConf.Validate
   invalidGateway: (gw: string) => invalid(`invalid gateway address ${gw} in Ipam configuration`),
   // libnetwork network.go ipamAllocateVersion
-  gatewayAlloc: (gw: string, cause: WeftError) => systemError(`failed to allocate gateway (${gw}): ${cause.message}`),
+  gatewayAlloc: (gw: string, cause: WeftError) => new WeftError(causeKind(cause), `failed to allocate gateway (${gw}): ${cause.message}`),
   auxUnparsable: (key: string, value: string, netName: string) =>
     invalid(`non parsable secondary ip address (${key}:${value}) passed for network ${netName}`),
   auxOutsidePool: (key: string, value: string, pool: string) =>
     forbidden(`auxilairy address: (${key}:${value}) must belong to the master pool: ${pool}`),
   auxAlloc: (key: string, value: string, cause: WeftError) =>
-    systemError(`failed to allocate secondary ip address (${key}:${value}): ${cause.message}`),
+    new WeftError(causeKind(cause), `failed to allocate secondary ip address (${key}:${value}): ${cause.message}`),
 
   // runconfig/errors.go (validationError -> 400)
   staticIpNeedsUserSubnet: () =>

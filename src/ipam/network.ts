@@ -297,21 +297,30 @@ export class NetworkAddressing {
   }
 }
 
-/** Where 20.10 silently computes a bogus range, refuse with moby >= 25's ValidateIPAM texts. */
+/**
+ * Where 20.10 silently computes a bogus range, or fails with a 500 (a gateway outside its subnet,
+ * an unparsable ip-range), refuse with moby >= 25's ValidateIPAM texts instead.
+ */
 function checkRanges(entries: { cfg: IpamPoolConfig; cidr: Cidr }[]): void {
   const lines: string[] = [];
   for (const { cfg, cidr } of entries) {
-    if (!cfg.IPRange) continue;
-    const r = parseCidr(cfg.IPRange);
-    if (!r) continue; // 20.10's own error comes later (invalidSubPool)
     const subnet = `${formatIp(cidr.family, cidr.ip)}/${cidr.prefix}`;
-    if (r.family !== cidr.family) {
-      lines.push(`invalid ip-range ${cfg.IPRange}: parent subnet is an IPv${cidr.family} block`);
-      continue;
-    }
-    if (r.prefix < cidr.prefix) lines.push(`invalid ip-range ${cfg.IPRange}: CIDR block is bigger than its parent subnet ${subnet}`);
-    const overlaps = cidrContains(cidr, { family: r.family, value: r.network }) || cidrContains(r, { family: cidr.family, value: cidr.network });
-    if (!overlaps) lines.push(`invalid ip-range ${cfg.IPRange}: parent subnet ${subnet} doesn't contain ip-range`);
+    lines.push(...rangeProblems(cfg.IPRange, cidr, subnet));
+    const gw = cfg.Gateway ? parseIp(cfg.Gateway) : null; // unparsable: 20.10's invalidGateway comes later
+    if (gw && gw.family !== cidr.family) lines.push(`invalid gateway ${cfg.Gateway}: parent subnet is an IPv${cidr.family} block`);
+    else if (gw && !cidrContains(cidr, gw)) lines.push(`invalid gateway ${cfg.Gateway}: parent subnet ${subnet} doesn't contain this address`);
   }
   if (lines.length > 0) throw IpamErrors.invalidNetworkConfig(lines);
+}
+
+function rangeProblems(ipRange: string | undefined, cidr: Cidr, subnet: string): string[] {
+  if (!ipRange) return [];
+  const r = parseCidr(ipRange);
+  if (!r) return [`invalid ip-range ${ipRange}: invalid CIDR block notation`];
+  if (r.family !== cidr.family) return [`invalid ip-range ${ipRange}: parent subnet is an IPv${cidr.family} block`];
+  const lines: string[] = [];
+  if (r.prefix < cidr.prefix) lines.push(`invalid ip-range ${ipRange}: CIDR block is bigger than its parent subnet ${subnet}`);
+  const overlaps = cidrContains(cidr, { family: r.family, value: r.network }) || cidrContains(r, { family: cidr.family, value: cidr.network });
+  if (!overlaps) lines.push(`invalid ip-range ${ipRange}: parent subnet ${subnet} doesn't contain ip-range`);
+  return lines;
 }

@@ -42,7 +42,7 @@ export interface PlanOptions {
 const OK: Expect = { ok: true };
 const ACTIVE = { ok: false, status: 403, text: /has active endpoints/ } as const;
 const ALREADY = { ok: false, status: 403, text: /already exists in network/ } as const;
-const NOT_CONNECTED = { ok: false, status: 500, text: /is not connected to (the )?network/ } as const;
+const NOT_CONNECTED = { ok: false, status: 409, text: /is not connected to (the )?network/ } as const; // dockerd: 500
 
 export function planClients(seed: number, o: PlanOptions): ClientPlan[] {
   return Array.from({ length: o.clients }, (_, id) => planClient(seed * 1000 + id, id, id < o.cliClients, o));

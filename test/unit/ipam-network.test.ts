@@ -136,7 +136,12 @@ test('invalid subnet and gateway texts', async () => {
   const ipam = new Ipam();
   await assert.rejects(
     () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/33' }], enableIPv6: false }),
-    err('System', 'Invalid subnet 10.5.0.0/33 : invalid CIDR address: 10.5.0.0/33'),
+    err('InvalidParameter', 'Invalid subnet 10.5.0.0/33 : invalid CIDR address: 10.5.0.0/33'),
+  );
+  // an empty subnet is the client's mistake too (20.10 and weft before issue 11: 500)
+  await assert.rejects(
+    () => ipam.requestPools('a', { config: [{ Subnet: '' }], enableIPv6: false }),
+    err('InvalidParameter', 'Invalid subnet  : invalid CIDR address: '),
   );
   await assert.rejects(
     () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/16', Gateway: '10.5.0.300' }], enableIPv6: false }),
@@ -144,11 +149,19 @@ test('invalid subnet and gateway texts', async () => {
   );
   await assert.rejects(
     () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/16', Gateway: '10.6.0.1' }], enableIPv6: false }),
-    err('System', 'failed to allocate gateway (10.6.0.1): Requested address is out of range'),
+    err('InvalidParameter', "invalid network config:\ninvalid gateway 10.6.0.1: parent subnet 10.5.0.0/16 doesn't contain this address"),
+  );
+  await assert.rejects(
+    () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/16', Gateway: 'fd00::1' }], enableIPv6: false }),
+    err('InvalidParameter', 'invalid network config:\ninvalid gateway fd00::1: parent subnet is an IPv4 block'),
+  );
+  await assert.rejects(
+    () => ipam.requestPools('a', { config: [{ Subnet: 'fd00::/64', Gateway: '10.5.0.1' }], enableIPv6: true }),
+    err('InvalidParameter', 'invalid network config:\ninvalid gateway 10.5.0.1: parent subnet is an IPv6 block'),
   );
   await assert.rejects(
     () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/16', Gateway: '10.5.0.0' }], enableIPv6: false }),
-    err('System', 'failed to allocate gateway (10.5.0.0): Address already in use'),
+    err('Forbidden', 'failed to allocate gateway (10.5.0.0): Address already in use'),
   );
   assert.deepEqual(ipam.allocatedSubnets(), []);
 });
@@ -206,7 +219,7 @@ test('ip-range errors', async () => {
   );
   await assert.rejects(
     () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/16', IPRange: 'bogus' }], enableIPv6: false }),
-    err('System', 'failed to parse pool request for address space "LocalDefault" pool "10.5.0.0/16" subpool "bogus": Invalid Address SubPool'),
+    err('InvalidParameter', 'invalid network config:\ninvalid ip-range bogus: invalid CIDR block notation'),
   );
 });
 
@@ -240,7 +253,7 @@ test('aux addresses are reserved, validated with Docker texts', async () => {
   );
   await assert.rejects(
     () => ipam.requestPools('b', { config: [{ Subnet: '10.6.0.0/24', AuxiliaryAddresses: { x: '10.6.0.1' } }], enableIPv6: false }),
-    err('System', 'failed to allocate secondary ip address (x:10.6.0.1): Address already in use'),
+    err('Forbidden', 'failed to allocate secondary ip address (x:10.6.0.1): Address already in use'),
   );
   await ipam.releasePools('a');
   await ipam.requestPools('a2', { config: [{ Subnet: '10.5.0.0/29' }], enableIPv6: false });
@@ -400,11 +413,11 @@ test('unknown network', async () => {
   await assert.rejects(() => ipam.requestPools('a', { config: [], enableIPv6: false }), WeftError);
 });
 
-test('/31 and /32 behave as in 20.10 (no usable addresses)', async () => {
+test('/31 and /32 have no usable addresses, as in 20.10, but that is the client\'s 400', async () => {
   const ipam = new Ipam();
   await assert.rejects(
     () => ipam.requestPools('a', { config: [{ Subnet: '10.5.0.0/31' }], enableIPv6: false }),
-    err('System', 'failed to allocate gateway (): No available addresses on this pool'),
+    err('InvalidParameter', 'failed to allocate gateway (): No available addresses on this pool'),
   );
 });
 

@@ -8,6 +8,7 @@ import { createWarnings } from '../../engine/ports.js';
 import { boolParam, type Router } from '../router.js';
 import { ContainerCreateSchema, parse } from '../schemas.js';
 import { Reply } from '../server.js';
+import { intParam, parseSignal } from '../params.js';
 import { streamAttach } from './attach.js';
 
 export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: string) => string): void {
@@ -22,8 +23,10 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
   router.add('GET', '/containers/json', (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
     checkFilterKeys(filters, ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume']);
+    // daemon/list.go: a status no container can have is refused
+    for (const v of filters.get('status') ?? []) if (!CONTAINER_STATES.includes(v)) throw invalid(`Unrecognised filter value for status: ${v}`);
     const all = boolParam(ctx.query, 'all');
-    const limit = Number(ctx.query.get('limit') ?? -1);
+    const limit = intParam(ctx.query, 'limit') ?? -1;
     let list = registry.containers.all().filter((c) => (all || filters.has('status') || c.state.status === 'running') && matches(engine, c, filters));
     list.sort((a, b) => (a.created < b.created ? 1 : -1));
     if (limit > 0) list = list.slice(0, limit);
@@ -47,14 +50,14 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
   });
 
   router.add('POST', '/containers/{id}/stop', async (ctx) => {
-    const t = ctx.query.get('t') ?? ctx.query.get('timeout');
-    const stopped = await containers.stop(ctx.params.id, t === null ? 10 : Number(t), ctx.query.get('signal') ?? 'SIGTERM');
+    const t = intParam(ctx.query, 't') ?? intParam(ctx.query, 'timeout');
+    const signal = ctx.query.get('signal');
+    const stopped = await containers.stop(ctx.params.id, t ?? 10, signal ? parseSignal(signal) : 'SIGTERM');
     return new Reply(stopped ? 204 : 304);
   });
 
   router.add('POST', '/containers/{id}/restart', async (ctx) => {
-    const t = ctx.query.get('t');
-    await containers.restart(ctx.params.id, t === null ? 10 : Number(t));
+    await containers.restart(ctx.params.id, intParam(ctx.query, 't') ?? 10);
     return new Reply(204);
   });
 
@@ -64,7 +67,7 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
   });
 
   router.add('POST', '/containers/{id}/kill', async (ctx) => {
-    await containers.kill(ctx.params.id, normalizeSignal(ctx.query.get('signal') ?? 'SIGKILL'));
+    await containers.kill(ctx.params.id, parseSignal(ctx.query.get('signal') || 'SIGKILL'));
     return new Reply(204);
   });
 
@@ -93,9 +96,9 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
 
   router.add('POST', '/containers/{id}/resize', async (ctx) => {
     const c = registry.findContainer(ctx.params.id);
-    const h = Number(ctx.query.get('h'));
-    const w = Number(ctx.query.get('w'));
-    if (!Number.isInteger(h) || !Number.isInteger(w)) throw invalid('strconv.Atoi: parsing "": invalid syntax');
+    const h = intParam(ctx.query, 'h');
+    const w = intParam(ctx.query, 'w');
+    if (h === null || w === null) throw invalid('strconv.Atoi: parsing "": invalid syntax');
     if (c.state.status === 'running') await engine.runtime.resize(c.id, h, w);
     return new Reply(200);
   });
@@ -128,9 +131,15 @@ export function containerRoutes(router: Router, engine: Engine, logPathOf: (id: 
   router.hijack('POST', '/containers/{id}/attach', (ctx, h) => streamAttach(engine, ctx, h));
 }
 
-function normalizeSignal(sig: string): string {
-  if (/^\d+$/.test(sig)) return sig;
-  return sig.toUpperCase().startsWith('SIG') ? sig.toUpperCase() : `SIG${sig.toUpperCase()}`;
+const CONTAINER_STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** Go's filters.Match: a value that is no valid regexp matches nothing (it is no error). */
+function regexMatches(pattern: string, s: string): boolean {
+  try {
+    return new RegExp(pattern).test(s);
+  } catch {
+    return false;
+  }
 }
 
 function matches(engine: Engine, c: ContainerRecord, f: Map<string, string[]>): boolean {
@@ -138,7 +147,7 @@ function matches(engine: Engine, c: ContainerRecord, f: Map<string, string[]>): 
   return (
     any('status', (v) => v === c.state.status) &&
     any('id', (v) => c.id.startsWith(v)) &&
-    any('name', (v) => new RegExp(v).test(`/${c.name}`)) &&
+    any('name', (v) => regexMatches(v, `/${c.name}`)) &&
     any('exited', (v) => c.state.status === 'exited' && c.state.exitCode === Number(v)) &&
     any('ancestor', (v) => c.config.Image === v || c.imageId === v || `${c.config.Image}:latest` === v) &&
     any('network', (v) => {
