@@ -32,6 +32,9 @@ export async function dropContainersWithoutRuntime(deps: RecoveryDeps): Promise<
     );
     if (!missing) continue;
     if (c.netnsPath || registry.endpointsOfContainer(c.id).length) await sandboxes.tearDown(c);
+    // A remove killed inside the runtime's own removal leaves some of its files (the spec goes
+    // first): the rest goes now, before the record that names them.
+    await runtime.remove(c.id).catch((err: unknown) => log.warn({ container: c.name, err: String(err) }, 'could not remove what was left of its runtime files'));
     await registry.containers.delete(c.id);
     log.warn({ container: c.name, id: c.id }, 'a create or remove was cut short by a daemon crash: the container had no runtime files, its record is removed');
   }

@@ -3,7 +3,7 @@ import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../../src/c
 import { configOf, nftNetworkOf } from '../../src/drivers/bridge/options.js';
 import { nftPortsOf } from '../../src/drivers/bridge/bridge.js';
 import { runCmd, type Daemon } from './daemons.js';
-import { alive, conmons, daemonLinks, entries, inNetns, mountsUnder, nftElements, readPid, readStore, sandboxView, type LinkView, type StoreState } from './kernel-view.js';
+import { alive, conmons, daemonLinks, entries, inNetns, mountsUnder, nftElements, readPid, readStore, sandboxView, type LinkView, type SandboxView, type StoreState } from './kernel-view.js';
 
 // The consistency checker (issue 11's crash proof; reusable by any test that wants to know that
 // a weftd's records and the kernel agree). It reads the records (SQLite), the API and the kernel
@@ -55,21 +55,28 @@ export async function checkConsistency(d: Daemon, opts: ConsistencyOptions = {})
     await sleep(250);
   }
   const { t, store } = last;
-  if (opts.reachability !== false && t.problems.length === 0) await checkReachability(store, t);
+  if (opts.reachability !== false) await checkReachability(store, t);
   return { problems: t.problems, checks: t.checks, store };
 }
 
 async function checkOnce(d: Daemon): Promise<{ t: Tally; store: StoreState }> {
   const t = new Tally();
   const store = readStore(d);
+  // The readings are independent: taken at once, they cost the slowest, not the sum.
+  const [links, nft, sandboxes] = await Promise.all([daemonLinks(d), nftElements(d), readSandboxes(store), checkApi(d, store, t)]);
   checkRecords(store, t);
-  await checkApi(d, store, t);
-  const links = await daemonLinks(d);
   checkLinks(store, links, t);
-  checkNft(d, store, links, t);
-  await checkSandboxes(d, store, t);
+  checkNft(store, links, nft, t);
+  checkSandboxes(d, store, sandboxes, t);
   checkRuntime(d, store, t);
   return { t, store };
+}
+
+const running = (s: StoreState) => s.containers.filter((c) => c.state.status === 'running' && c.netnsPath);
+
+async function readSandboxes(s: StoreState): Promise<Map<string, SandboxView | string>> {
+  const views = await Promise.all(running(s).map(async (c) => [c.id, await sandboxView(c.netnsPath)] as const));
+  return new Map(views);
 }
 
 const ip4 = (cidr: string) => cidr.split('/')[0];
@@ -179,9 +186,15 @@ function checkLinks(s: StoreState, links: LinkView[], t: Tally): void {
   }
 }
 
+/** checkNft's verdict alone, on given readings (for tests of the checker: weftd's firewall watch undoes hand-made nft changes at once). */
+export function nftProblems(s: StoreState, links: LinkView[], got: Set<string>): string[] {
+  const t = new Tally();
+  checkNft(s, links, got, t);
+  return t.problems;
+}
+
 /** The nft table's elements: exactly those of the networks whose bridge exists, and of their endpoints' published ports. */
-function checkNft(d: Daemon, s: StoreState, links: LinkView[], t: Tally): void {
-  const got = nftElements(d);
+function checkNft(s: StoreState, links: LinkView[], got: Set<string> | string, t: Tally): void {
   if (typeof got === 'string') return t.expect(false, () => `nft: ${got}`);
   const present = new Set(links.filter((l) => l.kind === 'bridge').map((l) => l.ifname));
   const want = new Set<string>();
@@ -209,39 +222,39 @@ function checkNft(d: Daemon, s: StoreState, links: LinkView[], t: Tally): void {
 }
 
 /** Namespaces under <exec-root>/netns, and inside each running container's exactly its endpoints. */
-async function checkSandboxes(d: Daemon, s: StoreState, t: Tally): Promise<void> {
+function checkSandboxes(d: Daemon, s: StoreState, views: Map<string, SandboxView | string>, t: Tally): void {
   const dir = join(d.execRoot, 'netns');
-  const running = s.containers.filter(isRunning);
   const files = entries(dir);
-  for (const f of files) t.expect(running.some((c) => c.netnsPath === join(dir, f)), () => `kernel: namespace ${f} belongs to no running container`);
+  for (const f of files) t.expect(s.containers.some((c) => isRunning(c) && c.netnsPath === join(dir, f)), () => `kernel: namespace ${f} belongs to no running container`);
   const kernelIps = new Map<string, string>();
-  await Promise.all(
-    running.map(async (c) => {
-      const first = s.networks.find((n) => n.id === c.networks[0]?.networkId);
-      if (first?.driver === 'host') return;
-      t.expect(c.netnsPath !== '' && files.includes(c.netnsPath.split('/').pop()!), () => `kernel: running ${c.name}'s namespace ${c.netnsPath || '(none recorded)'} is missing`);
-      if (!c.netnsPath) return;
-      t.expect(alive(c.state.pid) && inNetns(c.state.pid, c.netnsPath), () => `kernel: ${c.name}'s process ${c.state.pid} is ${alive(c.state.pid) ? 'not in' : 'gone from'} its namespace`);
-      const v = await sandboxView(c.netnsPath);
-      if (typeof v === 'string') return t.expect(false, () => `kernel: ${c.name}'s namespace cannot be read: ${v}`);
-      const eps = s.endpoints.filter((e) => e.containerId === c.id && e.ifname);
-      const ifs = v.links.filter((l) => l.ifname !== 'lo');
-      t.expect(ifs.map((l) => l.ifname).sort().join() === eps.map((e) => e.ifname).sort().join(), () => `kernel: ${c.name} has interfaces [${ifs.map((l) => l.ifname)}], its endpoints [${eps.map((e) => e.ifname)}]`);
-      for (const ep of eps) {
-        const l = ifs.find((x) => x.ifname === ep.ifname);
-        t.expect(!!l && l.up && l.addrs.includes(ep.ipv4) && l.mac === ep.mac, () => `kernel: ${c.name}'s ${ep.ifname} is ${l ? `${l.up ? 'up' : 'down'} ${l.mac} [${l.addrs}]` : 'missing'}, want up ${ep.mac} ${ep.ipv4}`);
+  for (const c of s.containers.filter(isRunning)) {
+    const first = s.networks.find((n) => n.id === c.networks[0]?.networkId);
+    if (first?.driver === 'host') continue;
+    t.expect(c.netnsPath !== '' && files.includes(c.netnsPath.split('/').pop()!), () => `kernel: running ${c.name}'s namespace ${c.netnsPath || '(none recorded)'} is missing`);
+    const v = views.get(c.id);
+    if (!c.netnsPath || v === undefined) continue;
+    t.expect(alive(c.state.pid) && inNetns(c.state.pid, c.netnsPath), () => `kernel: ${c.name}'s process ${c.state.pid} is ${alive(c.state.pid) ? 'not in' : 'gone from'} its namespace`);
+    if (typeof v === 'string') {
+      t.expect(false, () => `kernel: ${c.name}'s namespace cannot be read: ${v}`);
+      continue;
+    }
+    const eps = s.endpoints.filter((e) => e.containerId === c.id && e.ifname);
+    const ifs = v.links.filter((l) => l.ifname !== 'lo');
+    t.expect(ifs.map((l) => l.ifname).sort().join() === eps.map((e) => e.ifname).sort().join(), () => `kernel: ${c.name} has interfaces [${ifs.map((l) => l.ifname)}], its endpoints [${eps.map((e) => e.ifname)}]`);
+    for (const ep of eps) {
+      const l = ifs.find((x) => x.ifname === ep.ifname);
+      t.expect(!!l && l.up && l.addrs.includes(ep.ipv4) && l.mac === ep.mac, () => `kernel: ${c.name}'s ${ep.ifname} is ${l ? `${l.up ? 'up' : 'down'} ${l.mac} [${l.addrs}]` : 'missing'}, want up ${ep.mac} ${ep.ipv4}`);
+    }
+    for (const l of ifs) {
+      for (const a of l.addrs.filter((x) => !x.includes(':'))) {
+        t.expect(!kernelIps.has(ip4(a)), () => `kernel: address ${a} held twice: ${kernelIps.get(ip4(a))} and ${c.name}`);
+        kernelIps.set(ip4(a), c.name);
       }
-      for (const l of ifs) {
-        for (const a of l.addrs.filter((x) => !x.includes(':'))) {
-          t.expect(!kernelIps.has(ip4(a)), () => `kernel: address ${a} held twice: ${kernelIps.get(ip4(a))} and ${c.name}`);
-          kernelIps.set(ip4(a), c.name);
-        }
-      }
-      const givers = eps.filter((e) => e.gateway4 && !s.networks.find((n) => n.id === e.networkId)?.internal);
-      const ok = givers.length ? v.defaults.length === 1 && givers.some((e) => v.defaults[0] === `${e.gateway4} ${e.ifname}`) : v.defaults.length === 0;
-      t.expect(ok, () => `kernel: ${c.name}'s default routes [${v.defaults.join(', ')}], want one via [${givers.map((e) => `${e.gateway4} ${e.ifname}`).join(', ')}]`);
-    }),
-  );
+    }
+    const givers = eps.filter((e) => e.gateway4 && !s.networks.find((n) => n.id === e.networkId)?.internal);
+    const ok = givers.length ? v.defaults.length === 1 && givers.some((e) => v.defaults[0] === `${e.gateway4} ${e.ifname}`) : v.defaults.length === 0;
+    t.expect(ok, () => `kernel: ${c.name}'s default routes [${v.defaults.join(', ')}], want one via [${givers.map((e) => `${e.gateway4} ${e.ifname}`).join(', ')}]`);
+  }
 }
 
 /** conmons, container processes, runtime dirs and mounts against the container records. */
@@ -276,9 +289,8 @@ function checkRuntime(d: Daemon, s: StoreState, t: Tally): void {
 
 /** Every running container pings its gateways, and its peers on each network they share with ICC on. */
 async function checkReachability(s: StoreState, t: Tally): Promise<void> {
-  const running = s.containers.filter((c) => isRunning(c) && c.netnsPath);
   await Promise.all(
-    running.map(async (c) => {
+    running(s).map(async (c) => {
       const targets = new Map<string, string>();
       for (const ep of s.endpoints.filter((e) => e.containerId === c.id)) {
         const n = s.networks.find((x) => x.id === ep.networkId);

@@ -42,29 +42,34 @@ interface IpLink {
   address?: string;
   linkinfo?: { info_kind?: string };
 }
-interface IpAddr {
-  ifname: string;
+interface IpAddr extends IpLink {
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
-function mergeLinks(links: IpLink[], addrs: IpAddr[]): LinkView[] {
-  const byName = new Map(addrs.map((a) => [a.ifname, a]));
-  return links.map((l) => ({
+function linkViews(addrs: IpAddr[]): LinkView[] {
+  return addrs.map((l) => ({
     ifname: l.ifname,
     kind: l.linkinfo?.info_kind ?? '',
     master: l.master,
     up: (l.flags ?? []).includes('UP'),
     mac: l.address ?? '',
-    addrs: (byName.get(l.ifname)?.addr_info ?? []).filter((i) => i.family === 'inet' || !i.local.startsWith('fe80:')).map((i) => `${i.local}/${i.prefixlen}`),
+    addrs: (l.addr_info ?? []).filter((i) => i.family === 'inet' || !i.local.startsWith('fe80:')).map((i) => `${i.local}/${i.prefixlen}`),
   }));
 }
 
-/** Links with their addresses in the daemon's namespace (one nsenter). */
+/** Links (with -d: kind, master), their addresses and the IPv4 default routes of a namespace: one `ip -batch` process. */
+async function readNetns(path: string): Promise<{ links: LinkView[]; defaults: string[] } | string> {
+  const r = await runCmd('nsenter', [`--net=${path}`, 'ip', '-j', '-d', '-batch', '-'], { input: 'addr show\nroute show default\n' });
+  if (r.code !== 0) return r.stderr.trim() || `nsenter exited ${r.code}`;
+  const [addrs, routes] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return { links: linkViews(addrs), defaults: ((routes ?? []) as { gateway?: string; dev?: string }[]).map((x) => `${x.gateway ?? ''} ${x.dev ?? ''}`) };
+}
+
+/** Links with their addresses in the daemon's namespace. */
 export async function daemonLinks(d: Daemon): Promise<LinkView[]> {
-  const r = await runCmd('nsenter', [`--net=${d.netns.path}`, 'sh', '-c', 'ip -j -d link show; ip -j addr show']);
-  if (r.code !== 0) throw new Error(`ip link/addr in ${d.netns.name}: ${r.stderr}`);
-  const [links, addrs] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  return mergeLinks(links, addrs);
+  const v = await readNetns(d.netns.path);
+  if (typeof v === 'string') throw new Error(`ip addr in ${d.netns.name}: ${v}`);
+  return v.links;
 }
 
 export interface SandboxView {
@@ -73,24 +78,17 @@ export interface SandboxView {
   defaults: string[];
 }
 
-/** A container namespace's links, addresses and default routes; null when it cannot be entered. */
-export async function sandboxView(path: string): Promise<SandboxView | string> {
-  const r = await runCmd('nsenter', [`--net=${path}`, 'sh', '-c', 'ip -j -d link show; ip -j addr show; ip -j -4 route show default']);
-  if (r.code !== 0) return r.stderr.trim() || `nsenter exited ${r.code}`;
-  const [links, addrs, routes] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  return { links: mergeLinks(links, addrs), defaults: (routes as { gateway?: string; dev?: string }[]).map((x) => `${x.gateway ?? ''} ${x.dev ?? ''}`) };
+/** A container namespace's links, addresses and default routes; the error text when it cannot be entered. */
+export function sandboxView(path: string): Promise<SandboxView | string> {
+  return readNetns(path);
 }
 
-/** Every element of every set and map of `inet weft`, as "set: element" strings (maps: "key : value"). */
-export function nftElements(d: Daemon): Set<string> | string {
-  let text: string;
-  try {
-    text = d.netns.run('nft', ['-j', 'list', 'table', 'inet', 'weft']);
-  } catch (e) {
-    return `nft list table inet weft: ${(e as Error).message}`;
-  }
+/** Every element of every set and map of `inet weft`, as "set: element" strings (maps: "key : value"); the error text if it cannot be listed. */
+export async function nftElements(d: Daemon): Promise<Set<string> | string> {
+  const r = await runCmd('nsenter', [`--net=${d.netns.path}`, 'nft', '-j', 'list', 'table', 'inet', 'weft']);
+  if (r.code !== 0) return `nft list table inet weft: ${r.stderr.trim()}`;
   const out = new Set<string>();
-  for (const o of (JSON.parse(text) as { nftables: Record<string, { name?: string; elem?: unknown[] }>[] }).nftables) {
+  for (const o of (JSON.parse(r.stdout) as { nftables: Record<string, { name?: string; elem?: unknown[] }>[] }).nftables) {
     const s = o.set ?? o.map;
     for (const e of s?.elem ?? []) out.add(`${s!.name}: ${nftValue(e)}`);
   }
