@@ -19,6 +19,7 @@ import { EventBus } from './events/index.js';
 import type { ResolvInput } from '../dns/resolv.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from '../common/model.js';
 import { nowRfc3339Nano } from '../common/time.js';
+import { dropContainersWithoutRuntime, settleConnections, type RecoveryDeps } from './recovery.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -90,6 +91,8 @@ export class Engine {
       if (ep.ipv4) await ipam.markAllocated(ep.networkId, ep.ipv4);
       if (ep.ipv6) await ipam.markAllocated(ep.networkId, ep.ipv6);
     }
+    const recovery: RecoveryDeps = { registry, runtime: this.runtime, sandboxes: this.sandboxes, containers: this.containers, log: opts.log };
+    await dropContainersWithoutRuntime(recovery);
     const running: string[] = [];
     for (const c of registry.containers.all()) {
       // Only a container recorded as running can have changed while the daemon was down.
@@ -115,6 +118,7 @@ export class Engine {
     }
     await this.restoreDrivers();
     await ensurePredefinedNetworks(this, opts.defaultBridge);
+    await settleConnections(recovery, running.map((id) => registry.containers.byId.get(id)!));
     this.removeOrphanNetns(new Set(running.map((id) => this.sandboxes.netnsPathFor(registry.containers.byId.get(id)!))));
     await this.runtime.recover(running);
     opts.log.info({ networks: registry.networks.byId.size, containers: registry.containers.byId.size, running: running.length }, 'engine reconciled');

@@ -388,6 +388,7 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   for (const v of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_API_VERSION']) delete env[v];
 
   const daemonEnv: NodeJS.ProcessEnv = { ...process.env, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...opts.daemonEnv };
+  let lastEnv: NodeJS.ProcessEnv = { ...opts.daemonEnv };
   if (kind === 'podman') {
     // Containers get nofile/nproc limits below this machine's hard limits (podman's defaults
     // exceed them and runc fails with "error setting rlimits").
@@ -594,11 +595,14 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
     async restart(extraEnv) {
       if (stopped) throw new Error('restart() after stop()');
       if (extraEnv) {
-        for (const k of Object.keys(opts.daemonEnv ?? {})) {
+        // The previous restart's env is replaced too, not only StartOptions.daemonEnv (a test
+        // arming a fault for one restart must be able to start the next one without it).
+        for (const k of Object.keys(lastEnv)) {
           if (k in process.env) daemonEnv[k] = process.env[k];
           else delete daemonEnv[k];
         }
         Object.assign(daemonEnv, extraEnv);
+        lastEnv = { ...extraEnv };
       }
       await killDaemon('SIGTERM', 15_000);
       await killDaemon('SIGKILL', 5000);
