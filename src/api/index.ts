@@ -8,6 +8,7 @@ import { eventRoutes } from './routes/events.js';
 import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
+import { statsRoutes } from './routes/stats.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { systemRoutes } from './routes/system.js';
 import { unservedRoutes } from './routes/unserved.js';
@@ -20,6 +21,7 @@ export function buildApi(engine: Engine, swarm: Swarm | null = null, cluster: Cl
   networkRoutes(router, engine, cluster);
   swarmRoutes(router, swarm, cluster);
   containerRoutes(router, engine, (id) => engine.runtime.logPath(id));
+  statsRoutes(router, engine);
   execRoutes(router, engine);
   eventRoutes(router, engine);
   imageRoutes(router, engine);
