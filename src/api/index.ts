@@ -12,10 +12,10 @@ import { statsRoutes } from './routes/stats.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { systemRoutes } from './routes/system.js';
 import { unservedRoutes } from './routes/unserved.js';
-import { weftRoutes } from './routes/weft.js';
+import { weftRoutes, type WeftRouteOptions } from './routes/weft.js';
 
 /** swarm: this node's swarm (null with --cluster-store); cluster: what overlay networks would use. */
-export function buildApi(engine: Engine, swarm: Swarm | null = null, cluster: Cluster = swarm ?? new NoCluster()): Router {
+export function buildApi(engine: Engine, swarm: Swarm | null = null, cluster: Cluster = swarm ?? new NoCluster(), weft: WeftRouteOptions = {}): Router {
   const router = new Router();
   systemRoutes(router, engine, () => (swarm ? swarmInfo(swarm) : undefined));
   networkRoutes(router, engine, cluster);
@@ -26,6 +26,6 @@ export function buildApi(engine: Engine, swarm: Swarm | null = null, cluster: Cl
   eventRoutes(router, engine);
   imageRoutes(router, engine);
   unservedRoutes(router, engine, cluster);
-  weftRoutes(router, engine);
+  weftRoutes(router, engine, weft);
   return router;
 }
