@@ -241,7 +241,7 @@ function stmtText(e: NftObject): string {
   const v = e[kind];
   if (kind === 'match') return `${exprText(v.left)} ${v.op === '==' || v.op === 'in' ? '' : v.op + ' '}${exprText(v.right)}`;
   if (kind === 'jump' || kind === 'goto') return `${kind} ${v.target}`;
-  if (v === null) return kind;
+  if (v === null || kind === 'counter') return kind;
   return `${kind} ${JSON.stringify(v)}`;
 }
 
