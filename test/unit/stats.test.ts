@@ -58,7 +58,7 @@ test('a stats stream ends when its client goes away', { timeout: 20_000 }, async
   let reads = 0;
   const sampler = async (): Promise<Sample> => {
     reads++;
-    return { cpu_stats: { cpu_usage: { total_usage: reads, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, memory_stats: {}, pids_stats: { current: 1 }, blkio_stats: { io_service_bytes_recursive: null }, networks: {} };
+    return { cpu_stats: { cpu_usage: { total_usage: reads, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } }, memory_stats: {}, pids_stats: { current: 1 }, blkio_stats: { io_service_bytes_recursive: [] }, networks: {} };
   };
   const router = new Router();
   statsRoutes(router, engine, sampler);

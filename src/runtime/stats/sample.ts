@@ -38,7 +38,7 @@ export interface Sample {
   cpu_stats: CpuStats;
   memory_stats: Record<string, unknown>;
   pids_stats: { current?: number; limit?: number };
-  blkio_stats: { io_service_bytes_recursive: BlkioEntry[] | null };
+  blkio_stats: Record<string, BlkioEntry[]>;
   networks?: Record<string, NetStats>;
 }
 
@@ -122,13 +122,19 @@ function limitOf(raw: number | undefined): number {
   return raw === undefined || !Number.isFinite(raw) || raw > machine ? machine : raw;
 }
 
+/** The memory.stat keys dockerd reports on cgroup v1 (containerd's v1 MemoryStat), and their total_ forms. */
+const V1_MEMORY_KEYS = ['cache', 'rss', 'rss_huge', 'mapped_file', 'dirty', 'writeback', 'pgpgin', 'pgpgout', 'pgfault', 'pgmajfault', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable'];
+const V1_KEEP = new Set([...V1_MEMORY_KEYS, ...V1_MEMORY_KEYS.map((k) => `total_${k}`), 'hierarchical_memory_limit', 'hierarchical_memsw_limit']);
+
 async function memoryV1(dir: string | undefined): Promise<Record<string, unknown>> {
   if (!dir) return {};
+  const all = keyValues(await text(join(dir, 'memory.stat')));
+  const failcnt = (await num(join(dir, 'memory.failcnt'))) ?? 0;
   return {
     usage: (await num(join(dir, 'memory.usage_in_bytes'))) ?? 0,
     max_usage: (await num(join(dir, 'memory.max_usage_in_bytes'))) ?? 0,
-    stats: keyValues(await text(join(dir, 'memory.stat'))),
-    failcnt: (await num(join(dir, 'memory.failcnt'))) ?? 0,
+    stats: Object.fromEntries(Object.entries(all).filter(([k]) => V1_KEEP.has(k))),
+    ...(failcnt ? { failcnt } : {}), // omitted when 0, as dockerd's JSON does
     limit: limitOf(await num(join(dir, 'memory.limit_in_bytes'))),
   };
 }
@@ -150,7 +156,7 @@ async function pids(dir: string | undefined): Promise<{ current?: number; limit?
 }
 
 /** blkio.throttle.io_service_bytes_recursive (v1) or io.stat (v2), as Docker's entries. */
-async function blkio(dirs: CgroupDirs): Promise<BlkioEntry[] | null> {
+async function blkio(dirs: CgroupDirs): Promise<BlkioEntry[]> {
   const out: BlkioEntry[] = [];
   if (dirs.version === 2) {
     for (const line of ((await text(join(dirs.unified!, 'io.stat'))) ?? '').split('\n')) {
@@ -169,8 +175,10 @@ async function blkio(dirs: CgroupDirs): Promise<BlkioEntry[] | null> {
       out.push({ major, minor, op: op.toLowerCase(), value: Number(value) });
     }
   }
-  return out.length ? out : null;
+  return out;
 }
+
+const BLKIO_KEYS = ['io_service_bytes_recursive', 'io_serviced_recursive', 'io_queue_recursive', 'io_service_time_recursive', 'io_wait_time_recursive', 'io_merged_recursive', 'io_time_recursive', 'sectors_recursive'];
 
 export interface SampleOptions {
   /** Interfaces to report (the container's endpoints); null: no network stats (host network). */
@@ -196,7 +204,8 @@ export async function readSample(pid: number, opts: SampleOptions): Promise<Samp
     cpu_stats: cpu,
     memory_stats: memory,
     pids_stats: pidStats,
-    blkio_stats: { io_service_bytes_recursive: io },
+    // dockerd fills only this one on v1 here; the rest are empty lists while the container runs.
+    blkio_stats: { ...Object.fromEntries(BLKIO_KEYS.map((k) => [k, []])), io_service_bytes_recursive: io },
     ...(opts.interfaces && netDev !== null ? { networks: parseNetDev(netDev, opts.interfaces) } : {}),
   };
 }
