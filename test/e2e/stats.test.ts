@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { startDaemon, weftdBuilt, runCmd, type Daemon } from '../helpers/daemons.js';
+import { dockerChild, held, strayErrors, until } from '../helpers/clients.js';
 
 // docker stats and docker top against weftd (issue 16): the numbers come from the kernel. Traffic
 // between two containers must move NET I/O by what was sent, and every figure weftd reports must
@@ -116,6 +117,17 @@ describe('docker stats and docker top (weftd)', { skip: !weftdBuilt(), timeout: 
     assert.ok(gap >= 900 && gap < 3000, `samples ${gap} ms apart`);
     const oneShot = await dk.getContainer('srv').stats({ stream: false });
     assert.ok((oneShot as any).networks.eth0.tx_bytes > 0);
+  });
+
+  test('docker stats (streaming CLI) shows the containers, and leaves nothing behind when killed', async () => {
+    const pid = d.pid()!;
+    const before = held(pid, d.socket).fds;
+    const cli = dockerChild(d, ['stats', '--format', '{{.Name}} {{.PIDs}}', 'srv', 'cli'], { stdin: 'ignore' });
+    assert.ok(await until(() => /srv 1/.test(cli.output()) && /cli \d/.test(cli.output()), 15_000), `docker stats printed: ${cli.output()}`);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    assert.ok(await until(() => held(pid, d.socket).fds <= before, 5_000), `weftd holds ${held(pid, d.socket).fds} fds, ${before} before`);
+    assert.deepEqual(strayErrors(d), []);
   });
 
   test('docker-py reads the same stats', async () => {

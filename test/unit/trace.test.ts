@@ -71,6 +71,8 @@ test('records and kernel agree: reachable, no disagreement', async () => {
   assert.equal(other.reachable, false);
   assert.match(other.steps.find((s) => s.step.startsWith('firewall'))!.detail, /br-n1 -> br-q: drop by rule inet weft forward handle 24/);
   assert.deepEqual(other.disagreements, []);
+  const self = await trace(await world(ruleset(ELEMS)), 'ca', 'ca');
+  assert.deepEqual([self.reachable, self.steps.map((s) => s.step)], [true, ['containers', 'same container']]);
 });
 
 test('an icc element deleted by hand: the live verdict, and both disagreements', async () => {

@@ -95,6 +95,11 @@ export async function trace(deps: TraceDeps, fromRef: string, toRef: string, por
   const running = (c: ContainerRecord) => c.state.status === 'running' && Boolean(c.netnsPath);
   steps.push({ step: 'containers', ok: running(a) && running(b), detail: [a, b].map((c) => `${c.name} is ${c.state.status}${c.networkMode === 'host' ? ' (host network)' : ''}`).join('; ') });
   if (!running(a) || !running(b)) return result;
+  if (a.id === b.id) {
+    steps.push({ step: 'same container', ok: true, detail: `${a.name}'s own addresses are local to it: nothing is routed or filtered` });
+    result.reachable = true;
+    return result;
+  }
   if (a.networkMode === 'host' || b.networkMode === 'host') {
     steps.push({ step: 'networks', ok: false, detail: 'a container on the host network has no address of its own: trace follows container addresses only' });
     return result;
