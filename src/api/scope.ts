@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 // Every request runs in a scope that outlives its handler's promise: the callbacks of the streams
-// it opens (attach, exec, logs -f, wait; events and stats later) run in it too. The scope's signal
+// it opens (attach, exec, logs -f, wait, events, stats) run in it too. The scope's signal
 // aborts when the request is over — answered, or its client gone — so a stream ends with its
 // request and never with the daemon. An error that escapes every handler (a throw in a stream
 // callback) reaches the daemon's safety net, which finds the request it belongs to here and

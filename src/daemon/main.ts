@@ -22,6 +22,7 @@ import { openDatabase } from '../store/db.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { helperPath } from '../common/native.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
+import { TYPE_A } from '../dns/table.js';
 import { DaemonConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
 import { startCluster } from './cluster.js';
 import { readHostRoutes } from './hostRoutes.js';
@@ -107,7 +108,9 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   routeTimer.unref();
 
   const cluster = await startCluster(config, log);
-  const server = createApiServer(buildApi(engine, cluster.swarm, cluster.cluster), log);
+  // trace asks the DNS table what a container's query would get (the same lookup a query takes).
+  const dnsLookup = (sourceIp: string, name: string) => dns.table.lookup(sourceIp, name, TYPE_A)?.answers.map((a) => a.data) ?? null;
+  const server = createApiServer(buildApi(engine, cluster.swarm, cluster.cluster, { dnsLookup }), log);
   // Upgraded (attach/exec) connections are not the http server's any more: track them to end them at shutdown.
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (_req, socket: Duplex) => {

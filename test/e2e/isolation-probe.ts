@@ -67,7 +67,7 @@ async function call(d: Daemon, method: string, path: string, body?: unknown): Pr
   return r.json;
 }
 
-async function build(d: Daemon, s: Scenario): Promise<void> {
+export async function build(d: Daemon, s: Scenario): Promise<void> {
   for (const n of s.networks.filter((x) => !x.builtin)) {
     await call(d, 'POST', '/networks/create', {
       Name: n.name,
@@ -96,7 +96,7 @@ function connect(d: Daemon, container: string, network: string, alias?: string):
   return call(d, 'POST', `/networks/${network}/connect`, { Container: container, EndpointConfig: alias ? { Aliases: [alias] } : {} });
 }
 
-async function applyPhase(d: Daemon, s: Scenario, phase: number): Promise<void> {
+export async function applyPhase(d: Daemon, s: Scenario, phase: number): Promise<void> {
   for (const o of s.phases[phase - 1]) {
     if (o.op === 'connect') await connect(d, o.container, o.network, o.alias);
     else await call(d, 'POST', `/networks/${o.network}/disconnect`, { Container: o.container });
@@ -142,7 +142,7 @@ async function observe(d: Daemon, s: Scenario, phase: number): Promise<{ seen: O
   return { seen, problems };
 }
 
-async function teardown(d: Daemon, s: Scenario): Promise<void> {
+export async function teardown(d: Daemon, s: Scenario): Promise<void> {
   await Promise.all(s.containers.map((c) => d.api('DELETE', `/containers/${c.name}?force=1`)));
   for (const n of s.networks.filter((x) => !x.builtin)) await d.api('DELETE', `/networks/${n.name}`);
 }

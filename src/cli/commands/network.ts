@@ -1,4 +1,4 @@
-// weft network create|ls|inspect|connect|disconnect|rm|prune
+// weft network create|ls|inspect|connect|disconnect|rm|prune (and trace, weft's own)
 import type { Command } from 'commander';
 import { DaemonError } from '../client.js';
 import { clientFor, CliError, collect, confirm, err, out, parseFilters, parseKeyValues, requireArgs, sub } from '../cli-util.js';
@@ -6,6 +6,7 @@ import { goTimeString, truncateId } from '../humanize.js';
 import { renderRows } from '../table.js';
 import { printInspect } from './inspect.js';
 import { buildIpamConfig } from './network-ipam.js';
+import { registerNetworkTrace } from './network-trace.js';
 
 interface NetworkSummary {
   Name: string;
@@ -176,4 +177,5 @@ export function registerNetwork(program: Command): void {
       const deleted = res.NetworksDeleted ?? [];
       if (deleted.length > 0) out(`Deleted Networks:\n${deleted.map((n) => `${n}\n`).join('')}\n`);
     });
+  registerNetworkTrace(net);
 }
