@@ -55,7 +55,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     createSwarmNetworks: (s, how) => wiring!.hooks.createSwarmNetworks!(s, how),
     removeSwarmNetworks: (s) => wiring!.hooks.removeSwarmNetworks!(s),
   });
-  const netKeys = new NetKeys(cluster.cluster);
+  const netKeys = new NetKeys(cluster.cluster, log.child({ component: 'overlay' }));
   const overlay = new OverlayDriver({ kernel, cluster: cluster.cluster, keys: netKeys, execRoot: config.execRoot, log: log.child({ component: 'overlay' }) });
   const builtIn: NetworkDriver[] = [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel }), overlay];
   const drivers = new DriverRegistry(builtIn);

@@ -61,6 +61,7 @@ export class OverlayWiring {
       this.attached = { etcd, store };
       this.log.info({ networks: this.engine.registry.networks.all().filter((n) => n.scope !== 'local').length }, 'cluster networks attached');
     }
+    this.keys.clientChanged();
     await this.driver.followCluster();
   }
 

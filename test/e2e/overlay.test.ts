@@ -99,7 +99,23 @@ test('concurrent runs on three hosts never share an address', async () => {
   for (const { d, name } of names) await d.dockerOk(['rm', '-f', name]);
 });
 
-test('a host that leaves has its endpoints removed elsewhere; then rm works and the swarm is left', async () => {
+test('a host cut off the underlay has its endpoints removed elsewhere, and published again when it is back', async () => {
+  await d3.dockerOk(['run', '-d', '--name', 'far', '--network', 'test-net', 'busybox', 'sleep', '600']);
+  const resolves = async () => (await d1.docker(['exec', 'alpine1', 'nslookup', 'far'])).code === 0;
+  await waitFor('far resolvable from host1', resolves, 10_000);
+  lab.ul.setLink(lab.hosts[2], false);
+  try {
+    await waitFor('far gone from host1 (node gone / lease)', async () => !(await resolves()), 30_000);
+  } finally {
+    lab.ul.setLink(lab.hosts[2], true);
+  }
+  await waitFor('far back on host1', resolves, 30_000);
+  const r = await d1.docker(['exec', 'alpine1', 'ping', '-c', '1', '-W', '2', 'far']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await d3.dockerOk(['rm', '-f', 'far']);
+});
+
+test('a removed container goes from the other hosts; then network rm works and every host leaves', async () => {
   await d2.dockerOk(['rm', '-f', 'alpine2']);
   await waitFor('alpine2 gone from host1', async () => (await d1.docker(['exec', 'alpine1', 'nslookup', 'alpine2'])).code !== 0, 10_000);
   await d1.dockerOk(['rm', '-f', 'alpine1']);

@@ -40,7 +40,14 @@ export class OverlayDriver implements NetworkDriver {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: OverlayDriverOptions) {
-    this.peers.onChange((c) => void this.serial(() => this.programPeer(c.type, c.peer)).catch((err) => opts.log.warn({ err: String(err) }, 'overlay peer not programmed')));
+    this.peers.onChange((c) => {
+      if (c.peer.node === opts.cluster.nodeId) {
+        // Our own endpoint removed by another host (it took this one for gone): put it back.
+        if (c.type === 'delete') void opts.keys.reassert(this.peers.key(c.peer.netId, c.peer.epId)).catch(() => undefined);
+        return;
+      }
+      void this.serial(() => this.programPeer(c.type, c.peer)).catch((err) => opts.log.warn({ err: String(err) }, 'overlay peer not programmed'));
+    });
     opts.cluster.on('nodeGone', (n) => void this.removeNodePeers(n));
   }
 
@@ -131,8 +138,8 @@ export class OverlayDriver implements NetworkDriver {
     });
     const peer: Peer = { netId: net.id, epId: ep.id, node, vtep: local, ip: ep.ipv4.split('/')[0], mac: ep.mac, containerId: ep.containerId, name: opts.containerName ?? '', aliases: ep.aliases };
     try {
-      const etcd = this.etcd();
-      await etcd.put(this.peers.key(net.id, ep.id)).value(JSON.stringify(peer)).lease(await this.opts.keys.leaseId()).exec();
+      this.etcd();
+      await this.opts.keys.putLeased(this.peers.key(net.id, ep.id), JSON.stringify(peer));
     } catch (err) {
       await this.leave(net, ep, netnsPath).catch(() => undefined);
       throw err;
@@ -142,7 +149,7 @@ export class OverlayDriver implements NetworkDriver {
   async leave(net: NetworkRecord, ep: EndpointRecord, _netnsPath?: string | null): Promise<void> {
     const etcd = this.opts.cluster.etcd;
     const errors: unknown[] = [];
-    if (etcd) await etcd.delete().key(this.peers.key(net.id, ep.id)).exec().catch((err: unknown) => errors.push(err));
+    if (etcd) await this.opts.keys.deleteLeased(this.peers.key(net.id, ep.id)).catch((err: unknown) => errors.push(err));
     await this.serial(async () => {
       const state = this.realized.get(net.id);
       const failures = await this.opts.kernel.apply(leaveSteps(ep, this.nsPath(net.id)), { force: true });
