@@ -69,15 +69,18 @@ export class SharedSpace {
     const last = lastAddress(cidr);
     const lo = range ? range.network : cidr.network + 1n;
     const hi = range ? lastAddress(range) : last - 1n;
+    // Lowest free first; a claim lost to another host moves on to the next free address of the
+    // same listing, so concurrent requesters spread out instead of retrying one address.
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const taken = new Set(await this.claims.keys(`${ADDRS}${enc(cidr)}/`));
-      let v = lo;
-      for (; v <= hi; v++) {
+      let free = 0;
+      for (let v = lo; v <= hi; v++) {
         if (v === cidr.network || v === last || ordinalOf(cidr, v) === 0n) continue;
-        if (!taken.has(formatAddrWithPrefix(cidr, v).split('/')[0])) break;
+        if (taken.has(formatAddrWithPrefix(cidr, v).split('/')[0])) continue;
+        free++;
+        if (await this.claims.claim(keyOf(v), '', !gateway)) return formatAddrWithPrefix(cidr, v);
       }
-      if (v > hi) throw IpamErrors.noAvailableIPs();
-      if (await this.claims.claim(keyOf(v), '', !gateway)) return formatAddrWithPrefix(cidr, v);
+      if (free === 0) break;
     }
     throw IpamErrors.noAvailableIPs();
   }

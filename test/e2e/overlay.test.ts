@@ -12,7 +12,7 @@ let lab: SwarmLab;
 let d1: Daemon, d2: Daemon, d3: Daemon;
 
 before(async () => {
-  lab = await startSwarmLab(3);
+  lab = await startSwarmLab(3, process.env.WEFT_OVERLAY_BACKEND ? { args: () => ['--kernel-backend', process.env.WEFT_OVERLAY_BACKEND!] } : {});
   [d1, d2, d3] = lab.daemons;
 });
 after(() => lab.stop());
