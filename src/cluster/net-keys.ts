@@ -92,8 +92,15 @@ export class NetKeys {
     const etcd = this.need();
     const put = etcd.put(key).value(value).lease(await this.leaseId());
     const res = await etcd.if(key, 'Create', '==', 0).then(put).commit();
-    if (res.succeeded) this.held.set(key, value);
-    return res.succeeded;
+    if (res.succeeded) {
+      this.held.set(key, value);
+      return true;
+    }
+    // Ours from before a restart (same node, an older lease): taken over onto the current lease.
+    const mine = this.cluster.nodeId && value === this.cluster.nodeId;
+    const moved = mine && (await etcd.if(key, 'Value', '==', value).then(etcd.put(key).value(value).lease(await this.leaseId())).commit()).succeeded;
+    if (moved) this.held.set(key, value);
+    return Boolean(moved);
   }
 
   /**

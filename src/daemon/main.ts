@@ -56,7 +56,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     removeSwarmNetworks: (s) => wiring!.hooks.removeSwarmNetworks!(s),
   });
   const netKeys = new NetKeys(cluster.cluster, log.child({ component: 'overlay' }));
-  const overlay = new OverlayDriver({ kernel, cluster: cluster.cluster, keys: netKeys, execRoot: config.execRoot, log: log.child({ component: 'overlay' }) });
+  const overlay = new OverlayDriver({ kernel, cluster: cluster.cluster, keys: netKeys, execRoot: config.execRoot, log: log.child({ component: 'overlay' }), nameOf: (id) => engine.registry.containers.byId.get(id)?.name });
   const builtIn: NetworkDriver[] = [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel }), overlay];
   const drivers = new DriverRegistry(builtIn);
   // Docker's drivers weft does not have: a clear refusal naming what is missing, not `plugin not found`.

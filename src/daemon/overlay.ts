@@ -6,6 +6,7 @@ import { NET_PREFIX, type NetKeys } from '../cluster/net-keys.js';
 import type { OverlayDriver } from '../drivers/overlay/index.js';
 import { GWBRIDGE, gatewayBridgeRequest, type Engine } from '../engine/engine.js';
 import { EtcdStore } from '../store/etcd.js';
+import type { EndpointRecord } from '../common/model.js';
 
 // Joins the engine to its cluster's store: while this node is in a cluster, global networks are
 // read from and written to etcd (under /weft/net/) and the overlay driver follows the peers
@@ -59,10 +60,30 @@ export class OverlayWiring {
       const store = new EtcdStore(etcd, NET_PREFIX);
       await this.engine.registry.attachGlobal(store);
       this.attached = { etcd, store };
+      await this.adoptLocal();
       this.log.info({ networks: this.engine.registry.networks.all().filter((n) => n.scope !== 'local').length }, 'cluster networks attached');
     }
     this.keys.clientChanged();
     await this.driver.followCluster();
+  }
+
+  /**
+   * Local endpoints on global networks (their containers ran through a weftd restart): their
+   * addresses are claimed again (replayed) and the driver takes their kernel objects over.
+   */
+  private async adoptLocal(): Promise<void> {
+    const { registry, networks, ipam } = this.engine;
+    const nets = registry.networks.all().filter((n) => n.scope !== 'local' && n.driver === this.driver.name);
+    const eps = new Map<string, { ep: EndpointRecord; netnsPath: string }[]>();
+    for (const net of nets) {
+      const list = registry.endpointsOfNetwork(net.id).map((ep) => ({ ep, netnsPath: registry.containers.byId.get(ep.containerId)?.netnsPath ?? '' }));
+      if (!list.length) continue;
+      eps.set(net.id, list);
+      await networks.ensurePools(net);
+      for (const { ep } of list) if (ep.ipv4) await ipam.markAllocated(net.id, ep.ipv4).catch((err) => this.log.warn({ ep: ep.id, err: String(err) }, 'overlay address not claimed again'));
+    }
+    await this.driver.followCluster();
+    await this.driver.adopt(nets, eps).catch((err) => this.log.error({ err: String(err) }, 'overlay endpoints not adopted'));
   }
 
   /** Docker's swarm networks: docker_gwbridge on every node, ingress made by the first manager. */

@@ -83,6 +83,24 @@ test('network rm is refused while another host has endpoints; -o encrypted names
   await d1.dockerOk(['network', 'rm', 'small']);
 });
 
+test('weftd killed and restarted on host2: its container keeps its overlay, and stays reachable past the old lease', async () => {
+  await d2.kill9();
+  await d2.restart();
+  const ping = (d: Daemon, from: string, to: string) => d.docker(['exec', from, 'ping', '-c', '1', '-W', '2', to]);
+  await waitFor('alpine1 reaches alpine2 after the restart', async () => (await ping(d1, 'alpine1', 'alpine2')).code === 0, 15_000);
+  // The old run's lease (10 s) expires: the endpoint must have been published again on the new one.
+  await new Promise((r) => setTimeout(r, 11_000));
+  const r12 = await ping(d1, 'alpine1', 'alpine2');
+  assert.equal(r12.code, 0, r12.stdout + r12.stderr + d2.logTail(20));
+  const r21 = await ping(d2, 'alpine2', 'alpine1');
+  assert.equal(r21.code, 0, r21.stdout + r21.stderr + d2.logTail(20));
+  // A new container there gets an address nobody holds.
+  await d2.dockerOk(['run', '-d', '--name', 'after', '--network', 'test-net', 'busybox', 'sleep', '600']);
+  const ips = [await inspectIp(d1, 'alpine1', 'test-net'), await inspectIp(d2, 'alpine2', 'test-net'), await inspectIp(d2, 'after', 'test-net')];
+  assert.equal(new Set(ips).size, 3, ips.join(' '));
+  await d2.dockerOk(['rm', '-f', 'after']);
+});
+
 test('concurrent runs on three hosts never share an address', async () => {
   const token = await d1.dockerOk(['swarm', 'join-token', '-q', 'worker']);
   await d3.dockerOk(['swarm', 'join', '--token', token, `${addr(1)}:2377`]);

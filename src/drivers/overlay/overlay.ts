@@ -26,6 +26,8 @@ export interface OverlayDriverOptions {
   keys: NetKeys;
   execRoot: string;
   log: Logger;
+  /** A local container's name, for the peer records other hosts' DNS serves. */
+  nameOf?: (containerId: string) => string | undefined;
 }
 
 const VNI_FIRST = 4097; // swarm's overlay VNIs start above 4096 (swarmkit cnmallocator)
@@ -136,10 +138,9 @@ export class OverlayDriver implements NetworkDriver {
       if (!state) this.realized.set(net.id, (state = { net, cfg, eps: new Set() }));
       state.eps.add(ep.id);
     });
-    const peer: Peer = { netId: net.id, epId: ep.id, node, vtep: local, ip: ep.ipv4.split('/')[0], mac: ep.mac, containerId: ep.containerId, name: opts.containerName ?? '', aliases: ep.aliases };
     try {
       this.etcd();
-      await this.opts.keys.putLeased(this.peers.key(net.id, ep.id), JSON.stringify(peer));
+      await this.publish(net, ep, opts.containerName);
     } catch (err) {
       await this.leave(net, ep, netnsPath).catch(() => undefined);
       throw err;
@@ -160,11 +161,46 @@ export class OverlayDriver implements NetworkDriver {
     if (errors.length) throw systemError(`leave ${net.name}: ${errors.map(String).join('; ')}`);
   }
 
-  async restore(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
-    // Global networks are known only once the cluster store is attached (after the engine
-    // started): their namespaces are re-made by the next join. Stray ones are removed now.
-    void nets;
-    void endpoints;
+  /**
+   * At daemon start global networks are not known yet (the cluster store is attached after the
+   * engine started): the engine's restore gives nothing. adopt() does the work once it is.
+   */
+  async restore(): Promise<void> {}
+
+  /**
+   * The cluster store is attached: local endpoints on its networks (containers that ran through
+   * a weftd restart) are taken over: each network's namespace is adopted if it is still there
+   * (re-made with the endpoints' veths if not), the remote peers programmed, and the endpoints
+   * published again on this run's lease.
+   */
+  async adopt(nets: NetworkRecord[], endpoints: Map<string, { ep: EndpointRecord; netnsPath: string }[]>): Promise<void> {
+    const local = this.opts.cluster.addr;
+    const node = this.opts.cluster.nodeId;
+    if (!local || !node) return;
+    for (const net of nets) {
+      const eps = (endpoints.get(net.id) ?? []).filter((e) => e.netnsPath);
+      const cfg = configOf(net);
+      if (!cfg || !eps.length) continue;
+      await this.serial(async () => {
+        if (this.realized.has(net.id)) return;
+        const ns = this.nsPath(net.id);
+        const plan: Step[] = [];
+        if (!(await this.opts.kernel.netnsExists(ns))) {
+          plan.push(...networkUpSteps(net, cfg, ns, local));
+          for (const { ep, netnsPath } of eps) plan.push(...joinSteps(cfg, ep, ns, netnsPath));
+        }
+        for (const p of this.peers.ofNetwork(net.id)) if (p.node !== node) plan.push(...peerAddSteps(net, cfg, ns, p));
+        throwUnexpected(`adopt overlay ${net.name}`, await this.opts.kernel.apply(plan, { force: true }));
+        this.realized.set(net.id, { net, cfg, eps: new Set(eps.map((e) => e.ep.id)) });
+      });
+      for (const { ep } of eps) await this.publish(net, ep, this.opts.nameOf?.(ep.containerId));
+    }
+  }
+
+  private async publish(net: NetworkRecord, ep: EndpointRecord, name: string | undefined): Promise<void> {
+    const node = this.opts.cluster.nodeId!;
+    const peer: Peer = { netId: net.id, epId: ep.id, node, vtep: this.opts.cluster.addr!, ip: ep.ipv4.split('/')[0], mac: ep.mac, containerId: ep.containerId, name: name ?? '', aliases: ep.aliases };
+    await this.opts.keys.putLeased(this.peers.key(net.id, ep.id), JSON.stringify(peer));
   }
 
   private async unrealize(netId: string): Promise<void> {
