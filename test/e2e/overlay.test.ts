@@ -81,6 +81,15 @@ test('network rm is refused while another host has endpoints; -o encrypted names
   assert.match(await d1.dockerOk(['exec', 'small1', 'ip', '-o', 'link', 'show', 'eth0']), /mtu 1400/);
   await d1.dockerOk(['rm', '-f', 'small1']);
   await d1.dockerOk(['network', 'rm', 'small']);
+  // --subnet/--ip-range/--gateway and labels, from the shared address space.
+  await d1.dockerOk(['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.20.0.0/24', '--ip-range', '10.20.0.128/25', '--gateway', '10.20.0.1', '--label', 'team=a', 'ranged']);
+  await d2.dockerOk(['run', '-d', '--name', 'r2', '--network', 'ranged', 'busybox', 'sleep', '600']);
+  assert.equal(await inspectIp(d2, 'r2', 'ranged'), '10.20.0.128');
+  assert.equal(await d2.dockerOk(['network', 'inspect', '-f', '{{index .Labels "team"}} {{(index .IPAM.Config 0).Gateway}}', 'ranged']), 'a 10.20.0.1');
+  const clash = await d1.docker(['network', 'create', '-d', 'overlay', '--subnet', '10.20.0.0/16', 'clash']);
+  assert.match(clash.stderr, /Pool overlaps with other one on this address space/);
+  await d2.dockerOk(['rm', '-f', 'r2']);
+  await d1.dockerOk(['network', 'rm', 'ranged']);
 });
 
 test('weftd killed and restarted on host2: its container keeps its overlay, and stays reachable past the old lease', async () => {
