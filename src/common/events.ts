@@ -10,6 +10,8 @@ export type ContainerAction = 'create' | 'start' | 'die' | 'kill' | 'stop' | 're
 
 export type EngineEventBody =
   | { type: 'network'; action: NetworkAction; network: NetworkRecord }
+  /** A global network another host removed, or this node left the cluster: forgotten here. Internal. */
+  | { type: 'network'; action: 'forgotten'; network: NetworkRecord }
   /** A lazy driver made the network's kernel objects (its gateway address now exists). Internal. */
   | { type: 'network'; action: 'realized'; network: NetworkRecord }
   | { type: 'network'; action: ConnectAction; network: NetworkRecord; endpoint: EndpointRecord; container: ContainerRecord }

@@ -65,6 +65,11 @@ export interface EndpointRecord {
    * written before ports existed.
    */
   ports?: PortMapping[];
+  /**
+   * An endpoint the container did not ask for: its docker_gwbridge attachment, the way out of an
+   * overlay (libnetwork's gateway_<sandbox> endpoint). Not in the container's networks.
+   */
+  gatewayService?: boolean;
 }
 
 export interface PortMapping {

@@ -24,7 +24,11 @@ import { helperPath } from '../common/native.js';
 import { DnsServer, hostUpstreams, resolvConfFor } from '../dns/server.js';
 import { TYPE_A } from '../dns/table.js';
 import { DaemonConfigError, parseDaemonArgs, type DaemonConfig } from './config.js';
-import { startCluster } from './cluster.js';
+import { createCluster } from './cluster.js';
+import { OverlayWiring } from './overlay.js';
+import { OverlayDriver } from '../drivers/overlay/index.js';
+import { NetKeys } from '../cluster/net-keys.js';
+import type { NetworkDriver } from '../drivers/driver.js';
 import { readHostRoutes } from './hostRoutes.js';
 import { FirewallKeeper } from './firewall.js';
 import { listenUnix, socketGid } from './socket.js';
@@ -46,7 +50,17 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   const db = openDatabase(config.dataRoot);
   const store = new SqliteStore(db);
   const images = new ImageStore(db, config.dataRoot);
-  const drivers = new DriverRegistry([new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel })]);
+  // The cluster is made now and started once the engine is up: the overlay driver and the global
+  // address space need it from the start (its hooks run when a swarm resumes).
+  let wiring: OverlayWiring | undefined;
+  const cluster = createCluster(config, log, {
+    createSwarmNetworks: (s, how) => wiring!.hooks.createSwarmNetworks!(s, how),
+    removeSwarmNetworks: (s) => wiring!.hooks.removeSwarmNetworks!(s),
+  });
+  const netKeys = new NetKeys(cluster.cluster, log.child({ component: 'overlay' }));
+  const overlay = new OverlayDriver({ kernel, cluster: cluster.cluster, keys: netKeys, execRoot: config.execRoot, log: log.child({ component: 'overlay' }), nameOf: (id) => engine.registry.containers.byId.get(id)?.name });
+  const builtIn: NetworkDriver[] = [new BridgeDriver({ kernel }), new HostDriver(), new NullDriver(), new MacvlanDriver({ kernel }), overlay];
+  const drivers = new DriverRegistry(builtIn);
   // Docker's drivers weft does not have: a clear refusal naming what is missing, not `plugin not found`.
   drivers.addResolver(async (name) => {
     const refusal = unsupportedDriverError(name);
@@ -66,7 +80,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
       enableIPv6: config.ipv6,
       fixedCidrV6: config.fixedCidrV6,
     },
-    ipamDrivers: new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools }), new NullIpam()]),
+    ipamDrivers: new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools, globalClaims: () => netKeys.claims() }), new NullIpam()]),
     dns: config.dns,
     kernel,
     drivers,
@@ -75,7 +89,14 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     runtime: new ConmonRuntime({ execRoot: config.execRoot, dataRoot: config.dataRoot, images, logger: log }),
     hostRoutes: () => hostRoutes,
     log,
-    resolvFor: (c): ResolvInput | null => resolvConfFor(c, (id) => engine.registry.networks.byId.get(id), (n) => engine.networks.dnsService(n)),
+    resolvFor: (c): ResolvInput | null =>
+      resolvConfFor(
+        c,
+        (id) => engine.registry.networks.byId.get(id),
+        (n) => engine.networks.dnsService(n),
+        undefined,
+        engine.registry.endpointsOfContainer(c.id).filter((e) => e.gatewayService).map((e) => e.networkId),
+      ),
   });
   hostRoutes = await firstRoutes;
   if (config.imageSeedDir && existsSync(config.imageSeedDir)) await engine.images.seed(config.imageSeedDir);
@@ -98,6 +119,10 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     upstreamsFor: (id) => (engine.registry.containers.byId.get(id)?.hostConfig as { Dns?: string[] } | undefined)?.Dns,
     log: log.child({ component: 'dns' }),
     isRealized: (n) => engine.networks.isRealized(n),
+    peers: {
+      snapshot: () => overlay.peers.all().filter((p) => p.node !== cluster.cluster.nodeId),
+      subscribe: (f) => overlay.peers.onChange((c) => c.peer.node !== cluster.cluster.nodeId && f(c.type, c.peer)),
+    },
   });
   dns.follow(); // opens and closes a listener per user-defined network as networks come and go
   // Host routes and resolvers change rarely; refreshing them off the request path keeps it fast.
@@ -107,7 +132,9 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   }, 5000);
   routeTimer.unref();
 
-  const cluster = await startCluster(config, log);
+  wiring = new OverlayWiring(engine, cluster.cluster, overlay, netKeys, log.child({ component: 'overlay' }));
+  await cluster.start();
+  await wiring.sync().catch((err: unknown) => log.warn({ err: String(err) }, 'cluster store not attached yet'));
   // trace asks the DNS table what a container's query would get (the same lookup a query takes).
   const dnsLookup = (sourceIp: string, name: string) => dns.table.lookup(sourceIp, name, TYPE_A)?.answers.map((a) => a.data) ?? null;
   const server = createApiServer(buildApi(engine, cluster.swarm, cluster.cluster, { dnsLookup }), log);
@@ -132,6 +159,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     for (const socket of hijacked) socket.destroy();
     await closed;
     await dns.closeAll();
+    netKeys.close();
     await cluster.close();
     await kernel.close();
     await engine.registry.close();

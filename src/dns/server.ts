@@ -4,7 +4,7 @@ import type { EngineEvent } from '../common/events.js';
 import type { ContainerRecord, NetworkRecord } from '../common/model.js';
 import { hostResolvers, type ResolvInput } from './resolv.js';
 import { clientAddress, UdpFront, type ClientAddr, type Rotation } from './front.js';
-import { DnsTable, type DnsSnapshot, type LookupResult } from './table.js';
+import { DnsTable, type DnsPeer, type DnsSnapshot, type LookupResult } from './table.js';
 import { Upstream } from './upstream.js';
 import { buildAnswer, buildError, buildSlowAnswer, CLASS_IN, parseQuery, RCODE, slowQuery, tcpFrame, truncateForUdp, type Query } from './wire.js';
 
@@ -34,8 +34,15 @@ export interface DnsFeed {
   subscribe(follower: (ev: EngineEvent) => void): () => void;
 }
 
+/** Endpoints on other hosts (overlay peers): their names resolve on their global networks. */
+export interface DnsPeerFeed {
+  snapshot(): DnsPeer[];
+  subscribe(follower: (type: 'put' | 'delete', peer: DnsPeer) => void): () => void;
+}
+
 export interface DnsServerOptions {
   feed: DnsFeed;
+  peers?: DnsPeerFeed;
   service: (n: NetworkRecord) => DnsService;
   /** Upstream resolvers ("ip" or "ip:port"); read on every forwarded query. */
   upstreams: () => string[];
@@ -108,6 +115,10 @@ export class DnsServer {
     // same turn as the table's own update, so no reply computed before it is kept after).
     this.table = new DnsTable({ namesOn: (n) => opts.service(n) !== 'none', searchDomains: search, onChange: () => this.front.flush() }, opts.feed.snapshot());
     this.followers.push(opts.feed.subscribe((ev) => this.table.apply(ev)));
+    if (opts.peers) {
+      for (const p of opts.peers.snapshot()) this.table.putPeer(p);
+      this.followers.push(opts.peers.subscribe((type, p) => (type === 'put' ? this.table.putPeer(p) : this.table.removePeer(p.epId))));
+    }
     this.upstream = new Upstream({
       servers: opts.upstreams,
       timeoutMs: opts.upstreamTimeoutMs,
@@ -233,7 +244,7 @@ export class DnsServer {
     this.followers.push(
       feed.subscribe((ev) => {
         if (ev.type !== 'network') return;
-        if (ev.action === 'destroy' || ev.action === 'remove') void this.close(ev.network.id);
+        if (ev.action === 'destroy' || ev.action === 'remove' || ev.action === 'forgotten') void this.close(ev.network.id);
         else if (ev.action === 'realized' || ((ev.action === 'create' || ev.action === 'update') && realized(ev.network))) sync(ev.network);
       }),
     );
@@ -419,11 +430,13 @@ export function resolvConfFor(
   networkById: (id: string) => NetworkRecord | undefined,
   service: (n: NetworkRecord) => DnsService,
   host: ResolvInput = hostResolvers(),
+  /** Networks of endpoints the container did not ask for (docker_gwbridge): their listeners serve it too. */
+  extraNetworkIds: string[] = [],
 ): ResolvInput | null {
   const v4: string[] = [];
   const v6: string[] = [];
-  for (const att of c.networks) {
-    const n = networkById(att.networkId);
+  for (const id of [...c.networks.map((a) => a.networkId), ...extraNetworkIds]) {
+    const n = networkById(id);
     if (!n || service(n) !== 'listener') continue;
     for (const a of dnsAddresses(n)) {
       const list = net.isIPv6(a) ? v6 : v4;

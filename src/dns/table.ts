@@ -77,6 +77,17 @@ interface Ctr {
   links?: Map<string, string>;
 }
 
+/** A remote endpoint (overlay peer), as the cluster store names it. */
+export interface DnsPeer {
+  epId: string;
+  netId: string;
+  containerId: string;
+  name: string;
+  aliases: string[];
+  /** Plain IPv4 address. */
+  ip: string;
+}
+
 /** The records the table starts from. */
 export interface DnsSnapshot {
   networks: Iterable<NetworkRecord>;
@@ -142,7 +153,7 @@ export class DnsTable {
         if (ev.action === 'connect') this.putEndpoint(ev.endpoint);
         else this.removeEp(ev.endpoint.id);
         this.changed();
-      } else if (ev.action === 'destroy' || ev.action === 'remove') {
+      } else if (ev.action === 'destroy' || ev.action === 'remove' || ev.action === 'forgotten') {
         if (this.nets.get(ev.network.id)?.names.size) this.changed();
         this.deleteNetwork(ev.network.id);
       } else {
@@ -286,6 +297,27 @@ export class DnsTable {
       return;
     }
     this.nets.set(rec.id, { id: rec.id, lname: rec.name.toLowerCase(), internal: rec.internal, dns, names: new Map() });
+    // Endpoints seen before their network (a global network arriving from the cluster store).
+    for (const ep of [...this.endpointRecs.values()]) if (ep.networkId === rec.id && !this.eps.has(ep.id)) this.putEndpoint(ep);
+  }
+
+  // ---- endpoints on other hosts (overlay peers) ---------------------------------------------
+
+  /** An endpoint of another host: its names on its (global) network, nothing else. */
+  putPeer(p: DnsPeer): void {
+    const prev = this.containerRecs.get(p.containerId);
+    const networks = [...(prev?.networks.filter((a) => a.networkId !== p.netId) ?? []), { networkId: p.netId, aliases: p.aliases, links: [], ipv4Address: '', ipv6Address: '', driverOpts: {} }];
+    const c = { id: p.containerId, name: p.name, networks, config: { Hostname: '' } } as unknown as ContainerRecord;
+    this.containerRecs.set(c.id, c);
+    this.putEndpoint({ id: p.epId, networkId: p.netId, containerId: p.containerId, ifname: '', hostIfname: '', ipv4: p.ip, ipv6: '', gateway4: '', gateway6: '', mac: '', aliases: p.aliases, requestedIpv4: '', requestedIpv6: '' });
+    this.changed();
+  }
+
+  removePeer(epId: string): void {
+    const rec = this.endpointRecs.get(epId);
+    this.removeEp(epId);
+    if (rec && !this.ctrs.has(rec.containerId)) this.containerRecs.delete(rec.containerId);
+    this.changed();
   }
 
   private deleteNetwork(id: string): void {
@@ -298,8 +330,9 @@ export class DnsTable {
     this.removeEp(rec.id);
     this.endpointRecs.set(rec.id, rec);
     const c = this.containerRecs.get(rec.containerId);
-    // An endpoint whose network the container no longer lists is already gone for DNS.
-    if (c && !c.networks.some((a) => a.networkId === rec.networkId)) return;
+    // An endpoint whose network the container no longer lists is already gone for DNS (its
+    // docker_gwbridge endpoint is not listed: it has no names, it only says who is asking).
+    if (c && !rec.gatewayService && !c.networks.some((a) => a.networkId === rec.networkId)) return;
     let net = this.nets.get(rec.networkId);
     if (!net) {
       const nrec = this.networkRecs.get(rec.networkId);
@@ -309,7 +342,7 @@ export class DnsTable {
     }
     const v4 = canonicalIp(rec.ipv4);
     const v6 = canonicalIp(rec.ipv6);
-    const names = net.dns ? namesOf(c, rec) : [];
+    const names = net.dns && !rec.gatewayService ? namesOf(c, rec) : [];
     const a: Rr[] = v4 ? [{ type: TYPE_A, ttl: this.ttl, data: v4, rdata: ipv4Bytes(v4) }] : [];
     const aaaa: Rr[] = v6 ? [{ type: TYPE_AAAA, ttl: this.ttl, data: v6, rdata: ipv6Bytes(v6)! }] : [];
     let ptr: LookupResult | null = null;

@@ -33,6 +33,19 @@ export interface DriverCapabilities {
    * (its own namespace with loopback only).
    */
   sandbox: 'interface' | 'host' | 'isolated';
+  /**
+   * How the container reaches outside its networks: 'gateway' (the network's gateway is this
+   * host's, e.g. a bridge; absent means this), or 'gwbridge' (the network has no way out of its
+   * own, e.g. an overlay: the engine connects the sandbox to docker_gwbridge, as Docker does).
+   */
+  wayOut?: 'gateway' | 'gwbridge';
+}
+
+export interface JoinOptions {
+  /** Whether this endpoint provides the sandbox's default gateway. */
+  defaultRoute: boolean;
+  /** The container's name (drivers that publish their endpoints to other hosts name them). */
+  containerName?: string;
 }
 
 export interface NetworkDriver {
@@ -57,7 +70,10 @@ export interface NetworkDriver {
    * whether this endpoint provides the sandbox's default gateway (the engine decides: the first
    * non-internal network joined, as Docker does).
    */
-  join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<void>;
+  join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: JoinOptions): Promise<void>;
+
+  /** Refuses the removal of a network still in use elsewhere (global drivers: on other hosts). */
+  checkRemove?(net: NetworkRecord): Promise<void>;
 
   /** Detaches it; must succeed when the netns is already gone. */
   leave(net: NetworkRecord, ep: EndpointRecord, netnsPath: string | null): Promise<void>;

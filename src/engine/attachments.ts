@@ -1,4 +1,4 @@
-import { invalid } from '../common/errors.js';
+import { forbidden, invalid } from '../common/errors.js';
 import type { NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { Registry } from './registry.js';
 import type { SandboxKind } from './sandbox.js';
@@ -35,6 +35,8 @@ export function attachmentFor(net: NetworkRecord, settings: EndpointSettings | n
   } else if ((ipv4 || ipv6) && !net.userSubnets) {
     throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
   }
+  // A swarm network is for services unless made --attachable (Docker's wording, from swarmkit).
+  if (net.scope === 'swarm' && !net.attachable) throw forbidden(`Could not attach to network ${net.name}: rpc error: code = PermissionDenied desc = network ${net.name} not manually attachable`);
   const sent = { IPAMConfig: settings?.IPAMConfig ?? null, Aliases: settings?.Aliases ?? null, DriverOpts: settings?.DriverOpts ?? null };
   return { networkId: net.id, aliases: [...aliases], links: [...(settings?.Links ?? [])], ipv4Address: ipv4, ipv6Address: ipv6, driverOpts: { ...(settings?.DriverOpts ?? {}) }, sent };
 }

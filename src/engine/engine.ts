@@ -10,7 +10,7 @@ import type { Store } from '../store/types.js';
 import { ConnectionService } from './connections.js';
 import { ContainerService } from './containers.js';
 import { Serial } from './lock.js';
-import { NetworkService } from './networks.js';
+import { NetworkService, type NetworkCreateRequest } from './networks.js';
 import { Registry } from './registry.js';
 import { SandboxService } from './sandbox.js';
 import { ensurePredefinedNetworks, type DefaultBridgeOptions } from './predefined.js';
@@ -40,6 +40,18 @@ export interface EngineOptions {
   resolvFor?: (c: ContainerRecord) => ResolvInput | null;
 }
 
+export const GWBRIDGE = 'docker_gwbridge';
+
+/** Docker's docker_gwbridge: a bridge of that name, no ICC, masqueraded (libnetwork default_gateway_linux.go). */
+export function gatewayBridgeRequest(): NetworkCreateRequest {
+  return {
+    Name: GWBRIDGE,
+    Driver: 'bridge',
+    Options: { 'com.docker.network.bridge.name': GWBRIDGE, 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true' },
+    IPAM: { Driver: 'default', Config: [], Options: null },
+  };
+}
+
 // The composition root of the engine: records, IPAM, drivers, sandboxes and containers, wired once.
 export class Engine {
   readonly registry: Registry;
@@ -64,7 +76,22 @@ export class Engine {
     const log = opts.log;
     const events = (this.events = new EventBus(log));
     this.networks = new NetworkService({ registry: this.registry, ipam: this.ipam, drivers, serial: this.serial, hostRoutes: opts.hostRoutes, ipamDrivers: opts.ipamDrivers, events, log });
-    this.sandboxes = new SandboxService({ registry: this.registry, ipam: this.ipam, networks: this.networks, kernel: opts.kernel, execRoot: opts.execRoot, events, log });
+    this.sandboxes = new SandboxService({
+      registry: this.registry,
+      ipam: this.ipam,
+      networks: this.networks,
+      kernel: opts.kernel,
+      execRoot: opts.execRoot,
+      events,
+      log,
+      gatewayBridge: () => this.gatewayBridge(),
+    });
+    // Global networks other hosts make or remove reach this one through the cluster store's
+    // watch: followers (the embedded DNS) hear of them by internal events, IPAM forgets the removed.
+    this.registry.networks.onRemote((c) => {
+      if (c.type === 'delete') this.networks.forgetPools(c.doc.id);
+      events.emit({ type: 'network', action: c.type === 'put' ? 'update' : 'forgotten', network: c.doc });
+    });
     this.containers = new ContainerService({
       registry: this.registry,
       runtime,
@@ -81,6 +108,15 @@ export class Engine {
     this.execs = new ExecService(this.registry, runtime);
   }
 
+  /**
+   * docker_gwbridge, the way out of overlay containers (libnetwork's default gateway network):
+   * made at the first need if swarm init/join did not make it. Called inside the serial section.
+   */
+  async gatewayBridge(): Promise<NetworkRecord> {
+    const found = this.registry.networks.all().find((n) => n.name === GWBRIDGE && n.scope === 'local');
+    return found ?? this.networks.createInSection(gatewayBridgeRequest());
+  }
+
   /** Brings the kernel back in line with the store: the daemon may have been killed at any point. */
   async start(): Promise<void> {
     const { registry, ipam, opts } = this;
@@ -88,6 +124,9 @@ export class Engine {
     await this.activateDrivers();
     for (const net of registry.networks.all()) await this.networks.restorePools(net);
     for (const ep of registry.endpoints.all()) {
+      // Endpoints of global networks: their network and addresses are the cluster store's, known
+      // once it is attached (their claims are replayed then, by the next join).
+      if (!ipam.has(ep.networkId)) continue;
       if (ep.ipv4) await ipam.markAllocated(ep.networkId, ep.ipv4);
       if (ep.ipv6) await ipam.markAllocated(ep.networkId, ep.ipv6);
     }

@@ -105,6 +105,19 @@ export class NetworkService {
     });
   }
 
+  /**
+   * A global network made on another host has no pools here yet: they are replayed (the shared
+   * address space grants the claims the creating host made) before its first address is asked for.
+   */
+  async ensurePools(net: NetworkRecord): Promise<void> {
+    if (net.ipam.config.length && !this.deps.ipam.has(net.id)) await this.restorePools(net);
+  }
+
+  /** Forgets a global network another host removed (its claims were released there). */
+  forgetPools(netId: string): void {
+    this.deps.ipam.forget(netId);
+  }
+
   /** Replays a stored network's pools (daemon start). */
   async restorePools(net: NetworkRecord): Promise<void> {
     if (!net.ipam.config.length) return;
@@ -131,6 +144,11 @@ export class NetworkService {
     return this.deps.serial.run(() => this.createLocked(req, predefined));
   }
 
+  /** create() for a caller already inside the engine's serial section (a container start). */
+  createInSection(req: NetworkCreateRequest): Promise<NetworkRecord> {
+    return this.createLocked(req, false);
+  }
+
   private async createLocked(req: NetworkCreateRequest, predefined: boolean): Promise<NetworkRecord> {
     const { registry, ipam, log } = this.deps;
     const name = req.Name ?? '';
@@ -149,7 +167,7 @@ export class NetworkService {
       id: newId(),
       name,
       driver: driverName,
-      scope: caps.scope,
+      scope: caps.scope === 'global' && req.Scope === 'swarm' ? 'swarm' : caps.scope,
       created: nowRfc3339Nano(),
       enableIPv6: Boolean(req.EnableIPv6),
       internal: Boolean(req.Internal),
@@ -197,10 +215,12 @@ export class NetworkService {
     if (registry.endpointsOfNetwork(net.id).length > 0) {
       throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     }
+    const driver = await this.driverOf(net);
+    await driver.checkRemove?.(net);
     await registry.networks.delete(net.id);
     await ipam.releasePools(net.id);
     faultPoint('network.rm.after-record');
-    await (await this.driverOf(net)).deleteNetwork(net);
+    await driver.deleteNetwork(net);
     log.info({ network: net.name, id: net.id }, 'network removed');
     this.deps.events.emit({ type: 'network', action: 'destroy', network: net });
   }

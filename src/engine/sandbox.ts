@@ -26,6 +26,8 @@ export interface SandboxDeps {
   execRoot: string;
   events: EventBus;
   log: Logger;
+  /** docker_gwbridge (made if missing), for containers on networks without a way out of their own. */
+  gatewayBridge?: () => Promise<NetworkRecord>;
 }
 
 export class SandboxService {
@@ -65,6 +67,7 @@ export class SandboxService {
       await this.deps.kernel.createNetns(path);
       faultPoint('sandbox.setup.after-netns');
       for (const att of c.networks) await this.join(c, att);
+      await this.joinGatewayBridge(c);
     } catch (err) {
       await this.tearDown(c);
       throw err;
@@ -87,11 +90,12 @@ export class SandboxService {
   }
 
   /** Creates an endpoint (address, MAC, interface name) and asks the network's driver to plumb it. */
-  async join(c: ContainerRecord, att: NetworkAttachment): Promise<EndpointRecord> {
+  async join(c: ContainerRecord, att: NetworkAttachment, gatewayService = false): Promise<EndpointRecord> {
     const net = this.deps.registry.findNetwork(att.networkId);
-    const ep = await this.recordEndpoint(c, att, net);
+    await this.deps.networks.ensurePools(net);
+    const ep = await this.recordEndpoint(c, att, net, gatewayService);
     faultPoint('sandbox.join.after-record');
-    const defaultRoute = !net.internal && !this.deps.registry.endpointsOfContainer(c.id).some((e) => e.id !== ep.id && e.gateway4 && this.providesDefaultRoute(e));
+    const defaultRoute = this.providesDefaultRoute(ep) && !this.deps.registry.endpointsOfContainer(c.id).some((e) => e.id !== ep.id && e.gateway4 && this.providesDefaultRoute(e));
     try {
       // Published ports go on the gateway endpoint only, as in Docker.
       if (defaultRoute && this.deps.networks.capabilities(net).publishesPorts) {
@@ -102,7 +106,7 @@ export class SandboxService {
           await this.deps.registry.endpoints.put(ep);
         }
       }
-      await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute });
+      await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute, containerName: c.name });
     } catch (err) {
       await this.releaseEndpoint(ep);
       throw err;
@@ -143,12 +147,30 @@ export class SandboxService {
     return this.deps.registry.endpointsOfContainer(c.id).find((e) => e.gateway4 && this.providesDefaultRoute(e));
   }
 
+  /** Internal networks give no way out, and networks whose way out is docker_gwbridge neither. */
   private providesDefaultRoute(ep: EndpointRecord): boolean {
     const net = this.deps.registry.networks.byId.get(ep.networkId);
-    return Boolean(net && !net.internal);
+    return Boolean(net && !net.internal && this.deps.networks.capabilities(net).wayOut !== 'gwbridge');
   }
 
-  private async recordEndpoint(c: ContainerRecord, att: NetworkAttachment, net: NetworkRecord): Promise<EndpointRecord> {
+  /**
+   * libnetwork's sandbox.needDefaultGW: a container whose networks include a non-internal one
+   * without its own way out (overlay), and none with a gateway of its own, is connected to
+   * docker_gwbridge too (an endpoint it did not ask for: gatewayService), as Docker does.
+   */
+  private async joinGatewayBridge(c: ContainerRecord): Promise<void> {
+    const eps = this.deps.registry.endpointsOfContainer(c.id);
+    if (eps.some((e) => e.gatewayService || (e.gateway4 && this.providesDefaultRoute(e)))) return;
+    const needs = eps.some((e) => {
+      const net = this.deps.registry.networks.byId.get(e.networkId);
+      return net && !net.internal && this.deps.networks.capabilities(net).wayOut === 'gwbridge';
+    });
+    if (!needs || !this.deps.gatewayBridge) return;
+    const gw = await this.deps.gatewayBridge();
+    await this.join(c, { networkId: gw.id, aliases: [], links: [], ipv4Address: '', ipv6Address: '', driverOpts: {} }, true);
+  }
+
+  private async recordEndpoint(c: ContainerRecord, att: NetworkAttachment, net: NetworkRecord, gatewayService = false): Promise<EndpointRecord> {
     const { registry, ipam } = this.deps;
     const used = new Set(registry.endpointsOfContainer(c.id).map((e) => e.ifname));
     let index = 0;
@@ -179,6 +201,7 @@ export class SandboxService {
       requestedIpv4: att.ipv4Address,
       requestedIpv6: att.ipv6Address,
     };
+    if (gatewayService) ep.gatewayService = true;
     await registry.endpoints.put(ep);
     return ep;
   }

@@ -148,6 +148,11 @@ export class NetworkAddressing {
     await this.releaseState(state);
   }
 
+  /** Drops a network's state without releasing anything (another host released it). */
+  forget(netId: string): void {
+    this.nets.delete(netId);
+  }
+
   /** Whether the user configured a subnet of this family (Docker's condition for static IPs). */
   hasUserSubnet(netId: string, family: Family | FamilyName): boolean {
     return this.nets.get(netId)?.userSubnet[toFamily(family)] ?? false;

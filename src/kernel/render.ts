@@ -55,6 +55,7 @@ function linkAdd(s: LinkAdd): string {
     if (v.port !== undefined) p.push(`dstport ${num(v.port, 'port')}`);
     if (v.learning !== undefined) p.push(v.learning ? 'learning' : 'nolearning');
     if (v.ttl !== undefined) p.push(`ttl ${num(v.ttl, 'ttl')}`);
+    if (v.proxy) p.push('proxy');
   }
   return p.join(' ');
 }

@@ -32,7 +32,8 @@ export interface LinkAdd extends On {
   peer?: { name: string; netns?: string; mac?: string; mtu?: number };
   mode?: MacvlanMode;
   vlanId?: number;
-  vxlan?: { vni: number; local?: string; remote?: string; port?: number; learning?: boolean; ttl?: number };
+  /** proxy: the device answers ARP from its neighbour table (remote endpoints are static entries there). */
+  vxlan?: { vni: number; local?: string; remote?: string; port?: number; learning?: boolean; ttl?: number; proxy?: boolean };
 }
 
 export interface LinkSet extends On {

@@ -39,6 +39,7 @@ export const ATTRS = [
   'dst', 'via', 'dev', 'src', 'metric', 'family',
   'ip', 'asmaster',
   'key', 'value', 'path', 'script',
+  'proxy',
 ] as const;
 
 type Attr = (typeof ATTRS)[number];
@@ -64,7 +65,7 @@ export function attrsOf(s: WireStep): [Attr, string | number][] {
       put('master', s.master), put('netns', s.netns), put('parent', s.parent);
       if (s.peer) put('peer_name', s.peer.name), put('peer_netns', s.peer.netns), put('peer_mac', s.peer.mac), put('peer_mtu', s.peer.mtu);
       put('mode', s.mode), put('vlan_id', s.vlanId);
-      if (s.vxlan) put('vni', s.vxlan.vni), put('local', s.vxlan.local), put('remote', s.vxlan.remote), put('port', s.vxlan.port), put('learning', s.vxlan.learning), put('ttl', s.vxlan.ttl);
+      if (s.vxlan) put('vni', s.vxlan.vni), put('local', s.vxlan.local), put('remote', s.vxlan.remote), put('port', s.vxlan.port), put('learning', s.vxlan.learning), put('ttl', s.vxlan.ttl), put('proxy', s.vxlan.proxy);
       break;
     case 'link.set':
       put('name', s.name), put('up', s.up), put('master', s.master === null ? '' : s.master), put('mtu', s.mtu), put('mac', s.mac);

@@ -76,3 +76,25 @@ test('a killed weftd drops out of the store after discovery.ttl, and is back aft
   await d2.restart();
   await waitFor('the restarted node alive again', async () => storeKeys(h1, '/weft/alive/').includes(`/weft/alive/${id2}`), 20_000);
 });
+
+test('overlay networks without swarm commands: scope global, a container on each host, ping by name both ways', async () => {
+  const [h1] = lab.hosts;
+  const [d1, d2] = lab.daemons;
+  await d1.dockerOk(['network', 'create', '-d', 'overlay', 'gnet']);
+  assert.equal(await d1.dockerOk(['network', 'inspect', '-f', '{{.Scope}}', 'gnet']), 'global');
+  await waitFor('gnet on host2', async () => (await d2.dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes('gnet'), 10_000);
+  await d1.dockerOk(['run', '-d', '--name', 'g1', '--network', 'gnet', 'busybox', 'sleep', '600']);
+  await d2.dockerOk(['run', '-d', '--name', 'g2', '--network', 'gnet', 'busybox', 'sleep', '600']);
+  // The network and both endpoints are the store's (under /weft/net/).
+  assert.equal(storeKeys(h1, '/weft/net/peers/').length, 2);
+  assert.equal(storeKeys(h1, '/weft/net/networks/').length, 1);
+  for (const [d, from, to] of [[d1, 'g1', 'g2'], [d2, 'g2', 'g1']] as const) {
+    const r = await d.docker(['exec', from, 'ping', '-c', '1', '-W', '2', to]);
+    assert.equal(r.code, 0, r.stdout + r.stderr + d.logTail(10));
+  }
+  await d1.dockerOk(['rm', '-f', 'g1']);
+  await d2.dockerOk(['rm', '-f', 'g2']);
+  await waitFor('no endpoints left in the store', async () => storeKeys(h1, '/weft/net/peers/').length === 0, 10_000);
+  await d2.dockerOk(['network', 'rm', 'gnet']);
+  assert.deepEqual(storeKeys(h1, '/weft/net/networks/'), []);
+});

@@ -3,7 +3,7 @@ import type { Cluster } from '../../cluster/cluster.js';
 import { msg } from '../../cluster/messages.js';
 import type { EndpointSettings } from '../../engine/attachments.js';
 import type { IpamPoolConfig } from '../../common/model.js';
-import { notFound, systemError } from '../../common/errors.js';
+import { forbidden, notFound, systemError } from '../../common/errors.js';
 import { parseFilters } from '../../engine/filters.js';
 import { networkJson } from '../format/network.js';
 import { compareVersions, type Router } from '../router.js';
@@ -33,12 +33,18 @@ export function networkRoutes(router: Router, engine: Engine, cluster?: Cluster)
     const body = parse(NetworkCreateSchema, await ctx.body());
     // An overlay needs a cluster: outside one, dockerd answers 500 with its swarm text.
     if (body.Driver === 'overlay' && cluster && cluster.mode === 'none') throw systemError(msg.notManagerInactive);
+    if (body.Driver === 'overlay' && cluster?.mode === 'swarm' && cluster.role === 'worker') {
+      throw forbidden('Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
+    }
+    // Swarm's networks say so (scope "swarm"); a --cluster-store's are "global".
+    const scope = body.Driver === 'overlay' && cluster?.mode === 'swarm' ? 'swarm' : body.Scope;
     // API 1.44 deprecated CheckDuplicate: the daemon always checks. Before, off means a second
     // network of the same name is made, with a warning.
     const checkDuplicate = compareVersions(ctx.version, '1.44') >= 0 || body.CheckDuplicate === true;
     const existing = registry.networks.all().find((n) => n.name === body.Name);
     const net = await networks.create({
       ...body,
+      Scope: scope,
       CheckDuplicate: checkDuplicate,
       EnableIPv6: body.EnableIPv6 ?? false,
       IPAM: body.IPAM ? { Driver: body.IPAM.Driver, Config: (body.IPAM.Config ?? []) as IpamPoolConfig[], Options: body.IPAM.Options ?? null } : null,

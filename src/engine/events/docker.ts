@@ -8,7 +8,7 @@ import type { DockerEvent, EngineEvent } from '../../common/events.js';
 export function toDockerEvent(ev: EngineEvent): DockerEvent | null {
   const time = Number(ev.timeNano / 1_000_000_000n);
   if (ev.type === 'network') {
-    if (ev.action === 'realized' || ev.action === 'update') return null;
+    if (ev.action === 'realized' || ev.action === 'update' || ev.action === 'forgotten') return null;
     const net = ev.network;
     const attributes: Record<string, string> = {};
     if ('container' in ev) attributes.container = ev.container.id;

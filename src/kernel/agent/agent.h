@@ -46,6 +46,7 @@ enum attr {
   A_DST, A_VIA, A_DEV, A_SRC, A_METRIC, A_FAMILY,
   A_IP, A_ASMASTER,
   A_KEY, A_VALUE, A_PATH, A_SCRIPT,
+  A_PROXY,
   A_MAX
 };
 

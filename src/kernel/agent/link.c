@@ -85,6 +85,7 @@ static int put_kind_data(struct nlsock *s, struct nlmsghdr *nlh, const struct st
     if (HAS(st, A_PORT)) mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons((uint16_t)st->num[A_PORT]));
     if (HAS(st, A_LEARNING)) mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, st->num[A_LEARNING] ? 1 : 0);
     if (HAS(st, A_TTL)) mnl_attr_put_u8(nlh, IFLA_VXLAN_TTL, (uint8_t)st->num[A_TTL]);
+    if (HAS(st, A_PROXY)) mnl_attr_put_u8(nlh, IFLA_VXLAN_PROXY, st->num[A_PROXY] ? 1 : 0);
     mnl_attr_nest_end(nlh, data);
   } else if (strcmp(kind, "bridge") && strcmp(kind, "dummy")) {
     return fail(r, EOPNOTSUPP, "link kind \"%s\" is not supported by weft-kernel", kind);

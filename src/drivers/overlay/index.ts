@@ -1,0 +1,1 @@
+export { OverlayDriver, type OverlayDriverOptions } from './overlay.js';
