@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NetworkAddressing } from '../ipam/index.js';
 import type { Kernel } from '../kernel/types.js';
 import { macFromIPv4 } from '../common/mac.js';
-import { defaultRouteSteps } from '../drivers/bridge/commands.js';
+import { defaultRouteSteps } from '../drivers/plumbing.js';
 import { newId } from '../common/ids.js';
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { NetworkService } from './networks.js';

@@ -5,7 +5,8 @@ import type { Kernel } from '../../kernel/types.js';
 import { throwUnexpected } from '../../kernel/base.js';
 import { baseTableScript, networkElements, portElements } from '../../kernel/nft.js';
 import { nftPortsOf } from './ports.js';
-import { bridgeUpSteps, joinHostSteps, joinSandboxSteps, leaveSteps, nftSteps, vethDeleteSteps, vethName } from './commands.js';
+import { bridgeUpSteps, joinHostSteps, leaveSteps, nftSteps, vethDeleteSteps, vethName } from './commands.js';
+import { sandboxSteps } from '../plumbing.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';
 import { reloadBridgeFirewall, restoreBridges } from './restore.js';
 
@@ -199,7 +200,7 @@ export class BridgeDriver implements NetworkDriver {
       ...(realize ? bridgeUpSteps(net, cfg) : []),
       ...joinHostSteps(cfg, ep, netnsPath),
       ...nftSteps(nft),
-      ...joinSandboxSteps(ep, opts.defaultRoute, netnsPath),
+      ...sandboxSteps(ep, opts.defaultRoute, netnsPath),
     ];
     try {
       await this.kernel.apply(plan);

@@ -2,7 +2,8 @@ import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import { fullTableScript } from '../../kernel/nft.js';
 import type { LinkInfo, RouteInfo, Step } from '../../kernel/types.js';
 import { nftPortsOf } from './ports.js';
-import { bridgeUpSteps, enslaveSteps, joinSandboxSteps, vethName } from './commands.js';
+import { bridgeUpSteps, enslaveSteps, vethName } from './commands.js';
+import { sandboxSteps } from '../plumbing.js';
 import { configOf, nftNetworkOf, type BridgeConfig } from './options.js';
 
 // The planning half of bridge restore, pure: the records and what the kernel was seen to hold go
@@ -98,7 +99,7 @@ export function planRestore({ nets, endpoints, links }: RestoreInput): RestorePl
     // Unlisted links: nothing is known to survive, so everything is joined again (join deletes a leftover first).
     if (!present.has(veth)) rejoin.push(w);
     else {
-      steps.push(...enslaveSteps(w.cfg, w.ep), ...joinSandboxSteps(w.ep, false, w.netnsPath));
+      steps.push(...enslaveSteps(w.cfg, w.ep), ...sandboxSteps(w.ep, false, w.netnsPath));
       kept.push(w);
     }
   }
