@@ -14,6 +14,7 @@ import type { DriverCapabilities } from '../drivers/driver.js';
 
 export type SandboxKind = DriverCapabilities['sandbox'];
 import { faultPoint } from '../common/faults.js';
+import { Timeline } from '../common/timeline.js';
 
 // A sandbox is a running container's network namespace plus its endpoints (libnetwork's nouns).
 // Endpoints exist only while the container runs, as in Docker: stopping releases addresses.
@@ -49,7 +50,7 @@ export class SandboxService {
   }
 
   /** Creates the namespace and joins every network the container asks for, in order. */
-  async setUp(c: ContainerRecord): Promise<void> {
+  async setUp(c: ContainerRecord, t = new Timeline()): Promise<void> {
     if (this.kind(c) === 'host') {
       for (const att of c.networks) {
         const net = this.deps.registry.findNetwork(att.networkId);
@@ -60,11 +61,16 @@ export class SandboxService {
     const path = this.netnsPathFor(c);
     c.netnsPath = path;
     await this.deps.registry.containers.put(c);
+    t.mark('sandbox.record');
     faultPoint('sandbox.setup.after-record');
     try {
       await this.deps.kernel.createNetns(path);
+      t.mark('sandbox.netns');
       faultPoint('sandbox.setup.after-netns');
-      for (const att of c.networks) await this.join(c, att);
+      for (const att of c.networks) {
+        await this.join(c, att);
+        t.mark('sandbox.join');
+      }
     } catch (err) {
       await this.tearDown(c);
       throw err;

@@ -1,5 +1,6 @@
 // ConmonRuntime: containers run by runc under conmon (one conmon per container, detached from the
 // daemon like Podman's), so they outlive a daemon restart. All state is in files (see state.ts).
+import { Timeline } from '../common/timeline.js';
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync, constants } from 'node:fs';
@@ -225,15 +226,21 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
+    const t = new Timeline();
     this.exits.forget(id);
     this.cancelAttaches(id);
     await this.runcCmd('delete', '--force', id).catch(() => undefined);
+    t.mark('runcDelete');
     const conmon = readInt(this.paths.conmonPidfile(id));
     if (conmon && aliveAs(conmon, 'conmon', id)) process.kill(conmon, 'SIGKILL');
+    await this.unmounting.get(id); // the unmount the exit started
     await unmount(this.paths.rootfs(id));
+    t.mark('unmount');
     rmSync(this.paths.bundle(id), { recursive: true, force: true });
     rmSync(this.paths.exitFile(id), { force: true });
     rmSync(this.paths.layer(id), { recursive: true, force: true });
+    t.mark('files');
+    this.opts.logger?.debug({ id, steps: t.done() }, 'runtime remove steps');
   }
 
   logPath(id: string): string {
