@@ -440,8 +440,7 @@ export class ContainerService {
       await this.signalling.get(id);
       this.announce('die', c, { exitCode: String(code) });
       t.mark('announce');
-      await this.deps.sandboxes.tearDown(c);
-      t.mark('teardown');
+      await this.deps.sandboxes.tearDown(c, t);
       this.deps.log.debug({ id, steps: t.done() }, 'container exit steps');
     });
     this.resolveWaiters(id, 'exit', code);

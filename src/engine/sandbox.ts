@@ -78,16 +78,18 @@ export class SandboxService {
   }
 
   /** Leaves every network and deletes the namespace; keeps going past failures. */
-  async tearDown(c: ContainerRecord): Promise<void> {
+  async tearDown(c: ContainerRecord, t = new Timeline()): Promise<void> {
     const errors: unknown[] = [];
     for (const ep of this.deps.registry.endpointsOfContainer(c.id)) {
-      await this.leave(c, ep).catch((err) => errors.push(err));
+      await this.leave(c, ep, t).catch((err) => errors.push(err));
     }
     faultPoint('sandbox.teardown.after-leave');
     if (c.netnsPath) {
       await this.deps.kernel.deleteNetns(c.netnsPath).catch((err) => errors.push(err));
+      t.mark('teardown.netns');
       c.netnsPath = '';
       if (this.deps.registry.containers.byId.has(c.id)) await this.deps.registry.containers.put(c);
+      t.mark('teardown.record');
     }
     if (errors.length) this.deps.log.warn({ container: c.name, errors: errors.map(String) }, 'sandbox teardown incomplete');
   }
@@ -121,14 +123,17 @@ export class SandboxService {
     this.deps.events.emit({ type: 'network', action: 'connect', network, endpoint, container });
   }
 
-  async leave(c: ContainerRecord, ep: EndpointRecord): Promise<void> {
+  async leave(c: ContainerRecord, ep: EndpointRecord, t = new Timeline()): Promise<void> {
     const net = this.deps.registry.networks.byId.get(ep.networkId);
     try {
       if (net) await (await this.deps.networks.driverOf(net)).leave(net, ep, c.netnsPath || null);
+      t.mark('leave.driver');
       faultPoint('sandbox.leave.after-kernel');
     } finally {
       await this.releaseEndpoint(ep);
+      t.mark('leave.release');
       if (net) this.deps.events.emit({ type: 'network', action: 'disconnect', network: net, endpoint: ep, container: c });
+      t.mark('leave.announce');
     }
   }
 
