@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../test/helpers/daemons.js';
 import { createTestNetns } from '../test/helpers/netns.js';
 import { endpointRecord, networkRecord, testId } from '../test/helpers/records.js';
-import { bridgeUpSteps, joinHostSteps, joinSandboxSteps, leaveSteps, vethDeleteSteps } from '../src/drivers/bridge/commands.js';
+import { bridgeUpSteps, joinHostSteps, leaveSteps, vethDeleteSteps } from '../src/drivers/bridge/commands.js';
+import { sandboxSteps } from '../src/drivers/plumbing.js';
 import { parseBridgeOptions } from '../src/drivers/bridge/options.js';
 import { AgentKernel } from '../src/kernel/agent.js';
 import { CommandKernel } from '../src/kernel/commands.js';
@@ -48,7 +49,7 @@ const cfg = parseBridgeOptions(net, []);
 function plans(i: number, sandbox: string): { join: Step[]; leave: Step[]; del: Step[] } {
   const ep = endpointRecord(i, net, `10.93.${1 + (i >> 8)}.${i & 255}`, { ifname: 'eth1' });
   return {
-    join: [...joinHostSteps(cfg, ep, sandbox), ...joinSandboxSteps(ep, false, sandbox)],
+    join: [...joinHostSteps(cfg, ep, sandbox), ...sandboxSteps(ep, false, sandbox)],
     leave: leaveSteps(ep, sandbox),
     del: vethDeleteSteps(ep.hostIfname),
   };

@@ -92,11 +92,16 @@ function logFailure(log: Logger, scope: RequestScope, err: unknown): void {
   else log.error({ err, method: scope.method, url: scope.url }, 'request failed');
 }
 
-export function createApiServer(router: Router, log: Logger): Server {
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
+/** The plain-request half of the server: what a socket's requests go through, and inject's too. */
+export function apiHandler(router: Router, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const scope = responseScope(req, res);
     runInScope(scope, () => void serve(router, log, req, res, scope));
-  });
+  };
+}
+
+export function createApiServer(router: Router, log: Logger): Server {
+  const server = createServer({ requireHostHeader: false }, apiHandler(router, log));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const { scope, hijacked } = upgradeScope(req, socket);
     runInScope(scope, () => void serveUpgrade(router, log, req, socket, head, scope, hijacked));

@@ -1,3 +1,4 @@
+import { Timeline } from '../common/timeline.js';
 import type { Logger } from '../common/log.js';
 import { hostname } from 'node:os';
 import type { ImageStore } from '../runtime/images.js';
@@ -168,17 +169,23 @@ export class ContainerService {
     return this.deps.serial.run(async () => {
       const c = this.deps.registry.findContainer(ref);
       if (c.state.status === 'running') return false;
+      const t = new Timeline();
       try {
         const links = resolveLinks(this.deps.registry, c, true);
-        await this.deps.sandboxes.setUp(c);
+        await this.deps.sandboxes.setUp(c, t);
         faultPoint('container.start.after-sandbox');
         try {
           this.writeFiles(c);
+          t.mark('files');
           const st = await this.deps.runtime.start(c.id, links.env);
+          t.mark('runtime');
           faultPoint('container.start.after-runtime');
           c.state = { status: 'running', pid: st.pid, exitCode: 0, startedAt: st.startedAt ?? nowRfc3339Nano(), finishedAt: c.state.finishedAt, error: '' };
           await this.deps.registry.containers.put(c);
+          t.mark('record');
           this.announce('start', c);
+          t.mark('announce');
+          this.deps.log.debug({ id: c.id, steps: t.done() }, 'container start steps');
         } catch (err) {
           await this.deps.sandboxes.tearDown(c);
           c.state = { ...c.state, status: c.state.startedAt === ZERO_TIME ? 'created' : 'exited', error: String((err as Error).message ?? err), exitCode: 128 };
@@ -312,21 +319,28 @@ export class ContainerService {
     const c = this.deps.registry.findContainer(ref);
     if (this.removing.has(c.id)) throw conflict(`removal of container ${ref} is already in progress`);
     this.removing.add(c.id);
+    const t = new Timeline();
     try {
       if (c.state.status === 'running') {
         if (!force) throw conflict(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
         const exited = this.waitFor(c.id, 'not-running');
         const signalled = await this.signal(c, 'SIGKILL').then(() => true, () => false);
+        t.mark('kill');
         faultPoint('container.rm.after-kill');
         await this.exitAfterKill(c, exited, signalled);
+        t.mark('exit');
       }
       const removed = await this.deps.serial.run(async () => {
+        t.mark('queue');
         if (!this.deps.registry.containers.byId.has(c.id)) return false;
         await this.deps.sandboxes.tearDown(c);
+        t.mark('teardown');
         faultPoint('container.rm.after-sandbox');
         await this.deps.runtime.remove(c.id);
+        t.mark('runtime');
         faultPoint('container.rm.after-runtime');
         await this.deps.registry.containers.delete(c.id);
+        t.mark('record');
         return true;
       });
       if (!removed) return;
@@ -335,6 +349,7 @@ export class ContainerService {
     }
     this.resolveWaiters(c.id, 'removed', c.state.exitCode);
     this.deps.log.info({ container: c.name, id: c.id }, 'container removed');
+    this.deps.log.debug({ id: c.id, steps: t.done() }, 'container remove steps');
     this.announce('destroy', c);
   }
 
@@ -413,15 +428,20 @@ export class ContainerService {
 
   /** The runtime saw the main process end: record it, free the network, honour --rm. */
   async onExit(id: string, code: number): Promise<void> {
+    const t = new Timeline();
     await this.deps.serial.run(async () => {
+      t.mark('queue');
       const c = this.deps.registry.containers.byId.get(id);
       if (!c || c.state.status !== 'running') return;
       c.state = { ...c.state, status: 'exited', pid: 0, exitCode: code, finishedAt: nowRfc3339Nano() };
       await this.deps.registry.containers.put(c);
+      t.mark('record');
       faultPoint('container.exit.after-record');
       await this.signalling.get(id);
       this.announce('die', c, { exitCode: String(code) });
-      await this.deps.sandboxes.tearDown(c);
+      t.mark('announce');
+      await this.deps.sandboxes.tearDown(c, t);
+      this.deps.log.debug({ id, steps: t.done() }, 'container exit steps');
     });
     this.resolveWaiters(id, 'exit', code);
     const c = this.deps.registry.containers.byId.get(id);

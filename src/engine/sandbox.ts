@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NetworkAddressing } from '../ipam/index.js';
 import type { Kernel } from '../kernel/types.js';
 import { macFromIPv4 } from '../common/mac.js';
-import { defaultRouteSteps } from '../drivers/bridge/commands.js';
+import { defaultRouteSteps } from '../drivers/plumbing.js';
 import { newId } from '../common/ids.js';
 import type { ContainerRecord, EndpointRecord, NetworkAttachment, NetworkRecord } from '../common/model.js';
 import type { NetworkService } from './networks.js';
@@ -14,6 +14,7 @@ import type { DriverCapabilities } from '../drivers/driver.js';
 
 export type SandboxKind = DriverCapabilities['sandbox'];
 import { faultPoint } from '../common/faults.js';
+import { Timeline } from '../common/timeline.js';
 
 // A sandbox is a running container's network namespace plus its endpoints (libnetwork's nouns).
 // Endpoints exist only while the container runs, as in Docker: stopping releases addresses.
@@ -51,7 +52,7 @@ export class SandboxService {
   }
 
   /** Creates the namespace and joins every network the container asks for, in order. */
-  async setUp(c: ContainerRecord): Promise<void> {
+  async setUp(c: ContainerRecord, t = new Timeline()): Promise<void> {
     if (this.kind(c) === 'host') {
       for (const att of c.networks) {
         const net = this.deps.registry.findNetwork(att.networkId);
@@ -62,11 +63,16 @@ export class SandboxService {
     const path = this.netnsPathFor(c);
     c.netnsPath = path;
     await this.deps.registry.containers.put(c);
+    t.mark('sandbox.record');
     faultPoint('sandbox.setup.after-record');
     try {
       await this.deps.kernel.createNetns(path);
+      t.mark('sandbox.netns');
       faultPoint('sandbox.setup.after-netns');
-      for (const att of c.networks) await this.join(c, att);
+      for (const att of c.networks) {
+        await this.join(c, att);
+        t.mark('sandbox.join');
+      }
       await this.joinGatewayBridge(c);
     } catch (err) {
       await this.tearDown(c);
@@ -75,16 +81,18 @@ export class SandboxService {
   }
 
   /** Leaves every network and deletes the namespace; keeps going past failures. */
-  async tearDown(c: ContainerRecord): Promise<void> {
+  async tearDown(c: ContainerRecord, t = new Timeline()): Promise<void> {
     const errors: unknown[] = [];
     for (const ep of this.deps.registry.endpointsOfContainer(c.id)) {
-      await this.leave(c, ep).catch((err) => errors.push(err));
+      await this.leave(c, ep, t).catch((err) => errors.push(err));
     }
     faultPoint('sandbox.teardown.after-leave');
     if (c.netnsPath) {
       await this.deps.kernel.deleteNetns(c.netnsPath).catch((err) => errors.push(err));
+      t.mark('teardown.netns');
       c.netnsPath = '';
       if (this.deps.registry.containers.byId.has(c.id)) await this.deps.registry.containers.put(c);
+      t.mark('teardown.record');
     }
     if (errors.length) this.deps.log.warn({ container: c.name, errors: errors.map(String) }, 'sandbox teardown incomplete');
   }
@@ -119,14 +127,17 @@ export class SandboxService {
     this.deps.events.emit({ type: 'network', action: 'connect', network, endpoint, container });
   }
 
-  async leave(c: ContainerRecord, ep: EndpointRecord): Promise<void> {
+  async leave(c: ContainerRecord, ep: EndpointRecord, t = new Timeline()): Promise<void> {
     const net = this.deps.registry.networks.byId.get(ep.networkId);
     try {
       if (net) await (await this.deps.networks.driverOf(net)).leave(net, ep, c.netnsPath || null);
+      t.mark('leave.driver');
       faultPoint('sandbox.leave.after-kernel');
     } finally {
       await this.releaseEndpoint(ep);
+      t.mark('leave.release');
       if (net) this.deps.events.emit({ type: 'network', action: 'disconnect', network: net, endpoint: ep, container: c });
+      t.mark('leave.announce');
     }
   }
 

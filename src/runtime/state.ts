@@ -2,6 +2,7 @@
 // daemon sees the same thing). Exec-root (tmpfs) holds what dies with the container's processes;
 // data-root holds what must outlive them (spec, writable layer, logs, last exit).
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerStatus, RunSpec } from './types.js';
 import { notFound } from '../common/errors.js';
@@ -125,5 +126,49 @@ export function readStatus(paths: Paths, id: string): ContainerStatus {
     return { ...base, exitCode: rep.code, finishedAt: mtime(paths.reportedFile(id)) };
   } catch {
     return { ...base, exitCode: pid ? 255 : null, finishedAt: null };
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot (null: no such process). */
+export function startTimeOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** "KILL", "SIGTERM", "9" -> the signal number; null for what node does not know (real-time signals). */
+export function signalNumber(sig: string): number | null {
+  if (/^\d+$/.test(sig)) return Number(sig) > 0 && Number(sig) < 65 ? Number(sig) : null;
+  const name = sig.toUpperCase().replace(/^SIG/, '');
+  return (constants.signals as Record<string, number>)[`SIG${name}`] ?? null;
+}
+
+/**
+ * Sends `sig` to the container's init process as `runc kill` (without --all) does, without
+ * starting runc: runc's own check first, the pid in its state must still be the process that
+ * started then (a reused pid has another start time). Returns false when that cannot be shown
+ * or the signal is not known here: the caller asks runc.
+ */
+export function signalInit(paths: Paths, id: string, sig: string): boolean {
+  const signo = signalNumber(sig);
+  if (signo === null) return false;
+  let state: { init_process_pid?: unknown; init_process_start?: unknown };
+  try {
+    state = JSON.parse(readFileSync(join(paths.runcRoot, id, 'state.json'), 'utf8')) as typeof state;
+  } catch {
+    return false;
+  }
+  const pid = state.init_process_pid;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || typeof state.init_process_start !== 'number') return false;
+  if (startTimeOf(pid) !== state.init_process_start || !alive(pid)) return false;
+  try {
+    process.kill(pid, signo);
+    return true;
+  } catch {
+    return false;
   }
 }

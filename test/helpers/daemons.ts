@@ -54,6 +54,8 @@ export interface StartOptions {
   images?: string[];
   /** Extra daemon flags. */
   extraArgs?: string[];
+  /** weft only: the daemon's entry script instead of weftd's (a test's own, e.g. with extra drivers). */
+  main?: string;
   /** weft only: node flags put before the daemon's main script (e.g. --cpu-prof, --cpu-prof-dir=DIR). */
   nodeArgs?: string[];
   /** Extra environment for the daemon process. */
@@ -417,7 +419,7 @@ export async function startDaemon(kind: DaemonKind, opts: StartOptions = {}): Pr
   }
   const daemonArgs =
     kind === 'weft'
-      ? [process.execPath, ...WEFTD_NODE_FLAGS, ...(opts.nodeArgs ?? []), WEFTD_MAIN, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, ...(opts.extraArgs ?? [])]
+      ? [process.execPath, ...WEFTD_NODE_FLAGS, ...(opts.nodeArgs ?? []), opts.main ?? WEFTD_MAIN, '-H', host, '--data-root', dataRoot, '--exec-root', execRoot, ...(opts.extraArgs ?? [])]
       : kind === 'podman'
       ? [PODMAN, '--root', dataRoot, '--runroot', execRoot, ...(opts.extraArgs ?? []), 'system', 'service', '--time=0', host]
       : [

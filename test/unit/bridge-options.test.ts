@@ -4,7 +4,8 @@ import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 import { WeftError } from '../../src/common/errors.js';
 import { macFromIPv4, macFromNetworkId } from '../../src/common/mac.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions } from '../../src/drivers/bridge/options.js';
-import { bridgeUpSteps, gatewayCidrs, joinHostSteps, joinSandboxSteps, leaveSteps, vethName } from '../../src/drivers/bridge/commands.js';
+import { bridgeUpSteps, gatewayCidrs, joinHostSteps, leaveSteps, vethName } from '../../src/drivers/bridge/commands.js';
+import { sandboxSteps } from '../../src/drivers/plumbing.js';
 import { ipLines } from '../../src/kernel/render.js';
 import type { Step } from '../../src/kernel/types.js';
 import { HostDriver } from '../../src/drivers/host/index.js';
@@ -137,13 +138,13 @@ test('bridge plans, as ip batch lines', () => {
     'link add veth1234567 mtu 1500 type veth peer name eth0 mtu 1500 address 02:42:0a:e7:01:02 netns /run/weft/netns/x',
     'link set veth1234567 master br-a1b2c3d4e5f6 up',
   ]);
-  assert.ok(joinSandboxSteps(ep(), true, '/n').every((s) => 'ns' in s && s.ns === '/n'), 'the sandbox side runs in the sandbox');
-  assert.deepEqual(lines(joinSandboxSteps(ep(), true, '/n')), [
+  assert.ok(sandboxSteps(ep(), true, '/n').every((s) => 'ns' in s && s.ns === '/n'), 'the sandbox side runs in the sandbox');
+  assert.deepEqual(lines(sandboxSteps(ep(), true, '/n')), [
     'addr replace 10.231.1.2/24 brd + dev eth0',
     'link set eth0 up',
     'route replace default via 10.231.1.1 dev eth0',
   ]);
-  assert.deepEqual(lines(joinSandboxSteps(ep({ ifname: 'eth1', ipv6: 'fd00:1::2/64', gateway6: 'fd00:1::1' }), false, '/n')), [
+  assert.deepEqual(lines(sandboxSteps(ep({ ifname: 'eth1', ipv6: 'fd00:1::2/64', gateway6: 'fd00:1::1' }), false, '/n')), [
     'addr replace 10.231.1.2/24 brd + dev eth1',
     'addr replace fd00:1::2/64 dev eth1 nodad',
     'link set eth1 up',

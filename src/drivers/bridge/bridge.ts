@@ -3,10 +3,14 @@ import { systemError } from '../../common/errors.js';
 import type { DriverCapabilities, FirewallCounts, NetworkDriver } from '../driver.js';
 import type { Kernel } from '../../kernel/types.js';
 import { throwUnexpected } from '../../kernel/base.js';
-import { baseTableScript, networkElements, portElements, type NftPort } from '../../kernel/nft.js';
-import { bridgeUpSteps, joinHostSteps, joinSandboxSteps, leaveSteps, nftSteps, vethDeleteSteps, vethName } from './commands.js';
+import { baseTableScript, networkElements, portElements } from '../../kernel/nft.js';
+import { nftPortsOf } from './ports.js';
+import { bridgeUpSteps, joinHostSteps, leaveSteps, nftSteps, vethDeleteSteps, vethName } from './commands.js';
+import { sandboxSteps } from '../plumbing.js';
 import { bridgeState, configOf, nftNetworkOf, parseBridgeOptions, type BridgeConfig } from './options.js';
 import { reloadBridgeFirewall, restoreBridges } from './restore.js';
+
+export { nftPortsOf };
 
 // Docker's bridge driver on weft's kernel layer, LAZY like Podman's: a network's kernel objects
 // (bridge, gateway addresses, nft set elements) are created by the first join of that network,
@@ -196,7 +200,7 @@ export class BridgeDriver implements NetworkDriver {
       ...(realize ? bridgeUpSteps(net, cfg) : []),
       ...joinHostSteps(cfg, ep, netnsPath),
       ...nftSteps(nft),
-      ...joinSandboxSteps(ep, opts.defaultRoute, netnsPath),
+      ...sandboxSteps(ep, opts.defaultRoute, netnsPath),
     ];
     try {
       await this.kernel.apply(plan);
@@ -237,15 +241,4 @@ export class BridgeDriver implements NetworkDriver {
     if (!cfg) throw systemError(`network ${net.name} (${net.id}) has no bridge state`);
     return cfg;
   }
-}
-
-/** The nft view of an endpoint's published ports (none on internal networks, as in Docker). */
-export function nftPortsOf(net: NetworkRecord, ep: EndpointRecord): NftPort[] {
-  if (net.internal) return [];
-  const out: NftPort[] = [];
-  for (const p of ep.ports ?? []) {
-    const containerIp = (p.hostIp.includes(':') ? ep.ipv6 : ep.ipv4).split('/')[0];
-    if (containerIp) out.push({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, containerIp, containerPort: p.containerPort });
-  }
-  return out;
 }

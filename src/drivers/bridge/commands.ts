@@ -1,10 +1,13 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import type { Step } from '../../kernel/types.js';
 import { macFromNetworkId } from '../../common/mac.js';
+import { arrivalSteps, parkSteps } from '../plumbing.js';
 import type { BridgeConfig } from './options.js';
 
 // Pure builders of the bridge driver's kernel plans (unit-tested as data). Either backend runs
 // them: the agent as one request, the command path as `ip -batch` lines (src/kernel/render.ts).
+// The container side (the veth's peer in the sandbox, its addresses and routes) is the shared
+// plumbing (../plumbing.ts); what is here is the host side: bridges, ports, hairpin.
 
 /** Host-side veth name: "veth" + 7 hex of the endpoint id (the engine records the same). */
 export function vethName(ep: EndpointRecord): string {
@@ -43,11 +46,7 @@ export function bridgeUpSteps(net: NetworkRecord, cfg: BridgeConfig, create = tr
  */
 export function joinHostSteps(cfg: BridgeConfig, ep: EndpointRecord, netnsPath: string): Step[] {
   const veth = vethName(ep);
-  return [
-    { op: 'link.del', name: veth, tolerate: 'gone' },
-    { op: 'link.add', name: veth, kind: 'veth', mtu: cfg.mtu, peer: { name: ep.ifname, mtu: cfg.mtu, mac: ep.mac || undefined, netns: netnsPath } },
-    ...enslaveSteps(cfg, ep),
-  ];
+  return [{ op: 'link.del', name: veth, tolerate: 'gone' }, ...arrivalSteps(ep, netnsPath, { via: 'veth', hostName: veth, mtu: cfg.mtu }), ...enslaveSteps(cfg, ep)];
 }
 
 /**
@@ -63,26 +62,6 @@ export function enslaveSteps(cfg: BridgeConfig, ep: EndpointRecord): Step[] {
   return steps;
 }
 
-/** Sandbox side of a join, inside the container's namespace. */
-export function joinSandboxSteps(ep: EndpointRecord, defaultRoute: boolean, netnsPath: string): Step[] {
-  const dev = ep.ifname;
-  const ns = netnsPath;
-  const steps: Step[] = [];
-  if (ep.ipv4) steps.push({ op: 'addr.replace', ns, dev, cidr: ep.ipv4, broadcast: true });
-  if (ep.ipv6) steps.push({ op: 'addr.replace', ns, dev, cidr: ep.ipv6, nodad: true });
-  steps.push({ op: 'link.set', ns, name: dev, up: true });
-  if (defaultRoute) steps.push(...defaultRouteSteps(ep, ns));
-  return steps;
-}
-
-/** The sandbox's default routes through this endpoint's gateways (at a join, or when it takes over the route). */
-export function defaultRouteSteps(ep: EndpointRecord, ns: string): Step[] {
-  const steps: Step[] = [];
-  if (ep.gateway4 && ep.ipv4) steps.push({ op: 'route.replace', ns, dst: 'default', via: ep.gateway4, dev: ep.ifname });
-  if (ep.gateway6 && ep.ipv6) steps.push({ op: 'route.replace', ns, dst: 'default', via: ep.gateway6, dev: ep.ifname });
-  return steps;
-}
-
 /**
  * Cuts an endpoint off at once: the host end down and out of the bridge, the container end down
  * and out of the way of its name (eth1 may be reused by the next connect; best effort, it goes
@@ -91,11 +70,8 @@ export function defaultRouteSteps(ep: EndpointRecord, ns: string): Step[] {
 export function leaveSteps(ep: EndpointRecord, netnsPath: string | null): Step[] {
   const veth = vethName(ep);
   const steps: Step[] = [{ op: 'link.set', name: veth, up: false, master: null, tolerate: 'gone' }];
-  if (netnsPath && ep.ifname) {
-    const parked = `z${veth.slice(4)}`; // same length as the veth name, unique per endpoint
-    steps.push({ op: 'link.set', ns: netnsPath, name: ep.ifname, up: false, tolerate: 'any' });
-    steps.push({ op: 'link.set', ns: netnsPath, name: ep.ifname, rename: parked, tolerate: 'any' });
-  }
+  // Parked under a name of the veth's length, unique per endpoint.
+  if (netnsPath && ep.ifname) steps.push(...parkSteps(ep, netnsPath, `z${veth.slice(4)}`));
   return steps;
 }
 

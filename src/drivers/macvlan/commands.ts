@@ -1,6 +1,7 @@
 import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import type { Step } from '../../kernel/types.js';
 import { macFromIPv4 } from '../../common/mac.js';
+import { arrivalSteps } from '../plumbing.js';
 import { OWNER_ALIAS_PREFIX, type MacvlanConfig, type VlanPlan } from './options.js';
 
 // Pure builders of the macvlan driver's kernel plans (unit-tested as data).
@@ -49,8 +50,8 @@ export function shimSteps(net: NetworkRecord, cfg: MacvlanConfig, create = true)
 /**
  * Join: the macvlan sub-interface is created from the daemon's namespace (where the parent is)
  * directly inside the sandbox under its final name and MAC, so no rename and no move is needed.
- * The rest (address, up, default route) is the bridge driver's joinSandboxSteps.
+ * The rest (address, up, default route) is the shared plumbing's sandboxSteps.
  */
 export function joinHostSteps(cfg: MacvlanConfig, ep: EndpointRecord, netnsPath: string): Step[] {
-  return [{ op: 'link.add', name: ep.ifname, kind: 'macvlan', parent: cfg.parent, netns: netnsPath, mac: ep.mac || undefined, mode: cfg.mode }];
+  return arrivalSteps(ep, netnsPath, { via: 'child', kind: 'macvlan', parent: cfg.parent, mode: cfg.mode });
 }

@@ -4,7 +4,7 @@ import type { DriverCapabilities, NetworkDriver } from '../driver.js';
 import { ErrorCollector } from '../../common/collect.js';
 import { PlanError, throwUnexpected } from '../../kernel/base.js';
 import { isExists, type Kernel, type LinkInfo, type Step, type StepFailure } from '../../kernel/types.js';
-import { joinSandboxSteps } from '../bridge/commands.js';
+import { removeSteps, sandboxSteps } from '../plumbing.js';
 import { dummySteps, joinHostSteps, ownerAlias, shimSteps, vlanSteps } from './commands.js';
 import { configOf, macvlanState, parseMacvlanOptions, vlanPlan, type MacvlanConfig } from './options.js';
 
@@ -106,7 +106,7 @@ export class MacvlanDriver implements NetworkDriver {
   async join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<void> {
     const cfg = this.configOrThrow(net);
     // One plan: the sub-interface made inside the sandbox, then configured there.
-    const plan = [...joinHostSteps(cfg, ep, netnsPath), ...joinSandboxSteps(ep, opts.defaultRoute, netnsPath)];
+    const plan = [...joinHostSteps(cfg, ep, netnsPath), ...sandboxSteps(ep, opts.defaultRoute, netnsPath)];
     for (let attempt = 0; ; attempt++) {
       try {
         await this.kernel.apply(plan);
@@ -190,7 +190,7 @@ export class MacvlanDriver implements NetworkDriver {
   }
 
   private async removeInSandbox(ep: EndpointRecord, netnsPath: string): Promise<void> {
-    throwUnexpected(`delete ${ep.ifname} in ${netnsPath}`, await this.kernel.apply([{ op: 'link.del', ns: netnsPath, name: ep.ifname, tolerate: 'gone' }], { force: true }));
+    throwUnexpected(`delete ${ep.ifname} in ${netnsPath}`, await this.kernel.apply(removeSteps(ep, netnsPath), { force: true }));
   }
 
   private async links(): Promise<Map<string, LinkInfo>> {
