@@ -28,6 +28,7 @@ import { readHostRoutes } from './hostRoutes.js';
 import { FirewallKeeper } from './firewall.js';
 import { listenUnix, socketGid } from './socket.js';
 import { installSafetyNet } from './safety.js';
+import { ipamPluginResolver, networkPluginResolver, pluginJson, PluginDiscovery, PluginManager } from '../plugins/index.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
@@ -51,6 +52,21 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     if (refusal) throw refusal;
     return null;
   });
+  // Legacy network and IPAM plugins, activated at the first use of a name no built-in driver has.
+  const plugins = new PluginManager({ discovery: new PluginDiscovery(config.pluginDirs), timeoutMs: config.pluginTimeoutMs, log: log.child({ component: 'plugins' }) });
+  const ipamDrivers = new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools }), new NullIpam()]);
+  ipamDrivers.addResolver(ipamPluginResolver(plugins, { stateDir: join(config.dataRoot, 'plugins') }));
+  drivers.addResolver(
+    networkPluginResolver(plugins, {
+      kernel,
+      log: log.child({ component: 'plugins' }),
+      addressSpace: async (net) => {
+        const ipam = await ipamDrivers.resolve(net.ipam.driver || 'default');
+        const spaces = ipam ? await ipam.getDefaultAddressSpaces() : { local: '', global: '' };
+        return net.scope === 'global' ? spaces.global : spaces.local;
+      },
+    }),
+  );
   const engine: Engine = new Engine({
     dataRoot: config.dataRoot,
     execRoot: config.execRoot,
@@ -64,7 +80,8 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
       enableIPv6: config.ipv6,
       fixedCidrV6: config.fixedCidrV6,
     },
-    ipamDrivers: new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools }), new NullIpam()]),
+    ipamDrivers,
+    plugins: () => plugins.all().map(pluginJson),
     dns: config.dns,
     kernel,
     drivers,
@@ -126,6 +143,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     await closed;
     await dns.closeAll();
     await cluster.close();
+    plugins.stop();
     await kernel.close();
     await engine.registry.close();
   };

@@ -37,6 +37,8 @@ export interface EngineOptions {
   hostRoutes: () => string[];
   log: Logger;
   resolvFor?: (c: ContainerRecord) => ResolvInput | null;
+  /** Activated plugins in Docker's types.Plugin shape (GET /plugins); absent: none. */
+  plugins?: () => Record<string, unknown>[];
 }
 
 // The composition root of the engine: records, IPAM, drivers, sandboxes and containers, wired once.
@@ -85,10 +87,15 @@ export class Engine {
     const { registry, ipam, opts } = this;
     await registry.load();
     await this.activateDrivers();
-    for (const net of registry.networks.all()) await this.networks.restorePools(net);
+    for (const net of registry.networks.all()) {
+      // An IPAM driver that cannot answer now (a plugin not running) must not keep the daemon
+      // down: the network's requests fail until a restart finds it.
+      await this.networks.restorePools(net).catch((err: unknown) => opts.log.error({ network: net.name, ipam: net.ipam.driver, err: String(err) }, 'pools not restored'));
+    }
     for (const ep of registry.endpoints.all()) {
-      if (ep.ipv4) await ipam.markAllocated(ep.networkId, ep.ipv4);
-      if (ep.ipv6) await ipam.markAllocated(ep.networkId, ep.ipv6);
+      const mark = (addr: string) => ipam.markAllocated(ep.networkId, addr).catch((err: unknown) => opts.log.error({ endpoint: ep.id, err: String(err) }, 'address not restored'));
+      if (ep.ipv4) await mark(ep.ipv4);
+      if (ep.ipv6) await mark(ep.ipv6);
     }
     const running: string[] = [];
     for (const c of registry.containers.all()) {

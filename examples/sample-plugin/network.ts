@@ -1,0 +1,91 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Handler } from './serve.js';
+import { ip } from './ip.js';
+
+// A bridge-like network driver: CreateNetwork makes a Linux bridge holding the network's gateway
+// address, CreateEndpoint a veth pair with one end on that bridge, Join hands the other end to the
+// engine (SrcName, DstPrefix "eth") with the gateway and, for -o sample.route=<CIDR>, a static
+// route. Interface names derive from the IDs, so that a plugin restarted still deletes what it
+// made; the networks' gateways and routes are kept in a state file.
+
+export const bridgeName = (networkId: string) => `sbr${networkId.slice(0, 12)}`;
+export const hostVeth = (endpointId: string) => `sv${endpointId.slice(0, 12)}`;
+export const peerVeth = (endpointId: string) => `sc${endpointId.slice(0, 12)}`;
+
+interface Net {
+  gateway: string; // plain address, '' for none
+  routes: string[];
+}
+
+export function networkHandlers(stateFile: string, log: (m: string) => void): Record<string, Handler> {
+  const nets = new Map<string, Net>(existsSync(stateFile) ? Object.entries(JSON.parse(readFileSync(stateFile, 'utf8'))) : []);
+  const save = () => {
+    writeFileSync(`${stateFile}.tmp`, JSON.stringify(Object.fromEntries(nets)));
+    renameSync(`${stateFile}.tmp`, stateFile);
+  };
+  const netOf = (id: string): Net => {
+    const n = nets.get(id);
+    if (!n) throw new Error(`sample: no network ${id}`);
+    return n;
+  };
+  return {
+    'NetworkDriver.GetCapabilities': () => ({ Scope: 'local', ConnectivityScope: 'local' }),
+    'NetworkDriver.CreateNetwork': (b) => {
+      const generic = (b.Options?.['com.docker.network.generic'] ?? {}) as Record<string, string>;
+      if (generic['sample.fail']) throw new Error(generic['sample.fail']);
+      const v4 = (b.IPv4Data ?? [])[0] as { Gateway?: string } | undefined;
+      const br = bridgeName(b.NetworkID);
+      ip(['link', 'add', br, 'type', 'bridge']);
+      try {
+        if (v4?.Gateway) ip(['addr', 'add', v4.Gateway, 'dev', br]);
+        ip(['link', 'set', br, 'up']);
+      } catch (err) {
+        ip(['link', 'del', br], { tolerateGone: true });
+        throw err;
+      }
+      const routes = generic['sample.route'] ? generic['sample.route'].split(',') : [];
+      nets.set(b.NetworkID, { gateway: v4?.Gateway?.split('/')[0] ?? '', routes });
+      save();
+      return {};
+    },
+    'NetworkDriver.DeleteNetwork': (b) => {
+      ip(['link', 'del', bridgeName(b.NetworkID)], { tolerateGone: true });
+      nets.delete(b.NetworkID);
+      save();
+      return {};
+    },
+    'NetworkDriver.CreateEndpoint': (b) => {
+      netOf(b.NetworkID);
+      const host = hostVeth(b.EndpointID);
+      ip(['link', 'add', host, 'type', 'veth', 'peer', 'name', peerVeth(b.EndpointID)]);
+      try {
+        ip(['link', 'set', host, 'master', bridgeName(b.NetworkID), 'up']);
+      } catch (err) {
+        ip(['link', 'del', host], { tolerateGone: true });
+        throw err;
+      }
+      // The engine gave the address and MAC: nothing to add (a driver may only fill what is empty).
+      return b.Interface?.MacAddress ? {} : { Interface: { MacAddress: '02:5a:00:00:00:01' } };
+    },
+    'NetworkDriver.EndpointOperInfo': (b) => ({ Value: { 'sample.veth': hostVeth(b.EndpointID) } }),
+    'NetworkDriver.DeleteEndpoint': (b) => {
+      ip(['link', 'del', hostVeth(b.EndpointID)], { tolerateGone: true });
+      return {};
+    },
+    'NetworkDriver.Join': (b) => {
+      const n = netOf(b.NetworkID);
+      const answer: Record<string, unknown> = { InterfaceName: { SrcName: peerVeth(b.EndpointID), DstPrefix: 'eth' } };
+      if (n.gateway) answer.Gateway = n.gateway;
+      if (n.routes.length) answer.StaticRoutes = n.routes.map((Destination) => ({ Destination, RouteType: 0, NextHop: n.gateway }));
+      return answer;
+    },
+    'NetworkDriver.Leave': () => ({}),
+    'NetworkDriver.ProgramExternalConnectivity': (b) => {
+      log(`ports of ${b.EndpointID}: ${JSON.stringify(b.Options?.['com.docker.network.portmap'] ?? [])}`);
+      return {};
+    },
+    'NetworkDriver.RevokeExternalConnectivity': () => ({}),
+    'NetworkDriver.DiscoverNew': () => ({}),
+    'NetworkDriver.DiscoverDelete': () => ({}),
+  };
+}
