@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { chmodSync, rmSync } from 'node:fs';
 
 // The transport side of Docker's legacy plugin protocol: an HTTP server on a unix socket where
-// every request is POST /<Interface>.<Method> with a JSON body, answered with JSON (an error as
-// {"Err": "..."} with status 500, as Docker's go-plugins-helpers do).
+// every request is POST /<Interface>.<Method> with a JSON body, answered with JSON. A refusal is
+// {"Err": "..."}: with status 200 (libnetwork reports it as "remote: <Err>"), or with 500 for
+// --fail, as Docker's go-plugins-helpers answer (reported as "<Interface.Method>: <Err>").
 
 export type Handler = (body: Record<string, any>) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
@@ -42,7 +43,7 @@ export function serve(socket: string, implementsList: string[], handlers: Record
         .then(() => h(body ?? {}))
         .then(
           (v) => reply(200, v),
-          (err: unknown) => reply(500, { Err: (err as Error).message }),
+          (err: unknown) => reply(200, { Err: (err as Error).message }),
         );
     });
   });
