@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Handler } from './serve.js';
 import { ip } from './ip.js';
+import { publish, unpublish } from './ports.js';
 
 // A bridge-like network driver: CreateNetwork makes a Linux bridge holding the network's gateway
 // address, CreateEndpoint a veth pair with one end on that bridge, Join hands the other end to the
@@ -15,6 +16,8 @@ export const peerVeth = (endpointId: string) => `sc${endpointId.slice(0, 12)}`;
 interface Net {
   gateway: string; // plain address, '' for none
   routes: string[];
+  /** Per endpoint: its IPv4 (plain) and the port elements programmed for it. */
+  endpoints?: Record<string, { ip: string; ports: string[] }>;
 }
 
 export function networkHandlers(stateFile: string, log: (m: string) => void): Record<string, Handler> {
@@ -55,7 +58,9 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
       return {};
     },
     'NetworkDriver.CreateEndpoint': (b) => {
-      netOf(b.NetworkID);
+      const n = netOf(b.NetworkID);
+      n.endpoints = { ...n.endpoints, [b.EndpointID]: { ip: String(b.Interface?.Address ?? '').split('/')[0], ports: [] } };
+      save();
       const host = hostVeth(b.EndpointID);
       ip(['link', 'add', host, 'type', 'veth', 'peer', 'name', peerVeth(b.EndpointID)]);
       try {
@@ -70,6 +75,12 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
     'NetworkDriver.EndpointOperInfo': (b) => ({ Value: { 'sample.veth': hostVeth(b.EndpointID) } }),
     'NetworkDriver.DeleteEndpoint': (b) => {
       ip(['link', 'del', hostVeth(b.EndpointID)], { tolerateGone: true });
+      const n = nets.get(b.NetworkID);
+      if (n?.endpoints?.[b.EndpointID]) {
+        unpublish(n.endpoints[b.EndpointID]!.ports);
+        delete n.endpoints[b.EndpointID];
+        save();
+      }
       return {};
     },
     'NetworkDriver.Join': (b) => {
@@ -81,10 +92,22 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
     },
     'NetworkDriver.Leave': () => ({}),
     'NetworkDriver.ProgramExternalConnectivity': (b) => {
-      log(`ports of ${b.EndpointID}: ${JSON.stringify(b.Options?.['com.docker.network.portmap'] ?? [])}`);
+      const ep = netOf(b.NetworkID).endpoints?.[b.EndpointID];
+      if (!ep) throw new Error(`sample: no endpoint ${b.EndpointID}`);
+      unpublish(ep.ports);
+      ep.ports = publish(b.Options?.['com.docker.network.portmap'] ?? [], ep.ip);
+      save();
       return {};
     },
-    'NetworkDriver.RevokeExternalConnectivity': () => ({}),
+    'NetworkDriver.RevokeExternalConnectivity': (b) => {
+      const ep = nets.get(b.NetworkID)?.endpoints?.[b.EndpointID];
+      if (ep) {
+        unpublish(ep.ports);
+        ep.ports = [];
+        save();
+      }
+      return {};
+    },
     'NetworkDriver.DiscoverNew': () => ({}),
     'NetworkDriver.DiscoverDelete': () => ({}),
   };
