@@ -29,6 +29,7 @@ import { FirewallKeeper } from './firewall.js';
 import { listenUnix, socketGid } from './socket.js';
 import { installSafetyNet } from './safety.js';
 import { ipamPluginResolver, networkPluginResolver, pluginJson, PluginDiscovery, PluginManager } from '../plugins/index.js';
+import { feedNodeDiscovery } from '../plugins/node-discovery.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
 // Docker Engine API on a unix socket. Containers outlive it (conmon holds them).
@@ -123,6 +124,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
   routeTimer.unref();
 
   const cluster = await startCluster(config, log);
+  const stopNodeDiscovery = feedNodeDiscovery(cluster.cluster, drivers, log.child({ component: 'plugins' }));
   const server = createApiServer(buildApi(engine, cluster.swarm, cluster.cluster), log);
   // Upgraded (attach/exec) connections are not the http server's any more: track them to end them at shutdown.
   const hijacked = new Set<Duplex>();
@@ -143,6 +145,7 @@ export async function runDaemon(config: DaemonConfig): Promise<() => Promise<voi
     await closed;
     await dns.closeAll();
     await cluster.close();
+    stopNodeDiscovery();
     plugins.stop();
     await kernel.close();
     await engine.registry.close();

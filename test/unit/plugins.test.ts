@@ -8,7 +8,12 @@ import { PluginClient, PLUGIN_MIME } from '../../src/plugins/client.js';
 import { checkTrusted, PluginDiscovery, PluginTrustError } from '../../src/plugins/discovery.js';
 import { joinSteps, leaveSteps, parseJoinAnswer, portmapOption, ipamData, srcNameFromAlias, pluginAlias } from '../../src/plugins/join-steps.js';
 import { PluginManager } from '../../src/plugins/plugin.js';
-import { ipamPluginResolver } from '../../src/plugins/index.js';
+import { ipamPluginResolver, networkPluginResolver } from '../../src/plugins/index.js';
+import { feedNodeDiscovery } from '../../src/plugins/node-discovery.js';
+import { DriverRegistry } from '../../src/drivers/driver.js';
+import type { Kernel } from '../../src/kernel/types.js';
+import type { Cluster } from '../../src/cluster/cluster.js';
+import { EventEmitter } from 'node:events';
 import { parseCapabilities } from '../../src/plugins/network-driver.js';
 import { createLogger } from '../../src/common/log.js';
 import { REPLAY } from '../../src/ipam/api.js';
@@ -195,4 +200,28 @@ test('weftd flags: --plugin-dir replaces the search directories, --plugin-timeou
   assert.equal(c.pluginTimeoutMs, 5000);
   assert.throws(() => parseDaemonArgs(['--config-file', empty, '--plugin-timeout', '0']), /invalid plugin-timeout "0"/);
   assert.throws(() => parseDaemonArgs(['--config-file', empty, '--plugin-dir', 'rel']), /must be an absolute path/);
+});
+
+test('node discovery: a plugin of global connectivity hears of live nodes (Self for this one), later ones, and those that go', async () => {
+  const p = await fakePlugin('glob', {
+    'Plugin.Activate': () => ({ body: { Implements: ['NetworkDriver'] } }),
+    'NetworkDriver.GetCapabilities': () => ({ body: { Scope: 'local', ConnectivityScope: 'global' } }),
+    'NetworkDriver.DiscoverNew': () => ({ body: {} }),
+    'NetworkDriver.DiscoverDelete': () => ({ body: {} }),
+  });
+  const node = (id: string, addr: string, alive = true) => ({ id, addr, alive, role: 'none' as const, hostname: id });
+  const cluster = Object.assign(new EventEmitter(), { nodeId: 'n1', nodes: () => [node('n1', '10.0.0.1'), node('n2', '10.0.0.2'), node('n3', '10.0.0.3', false)] });
+  const drivers = new DriverRegistry();
+  drivers.addResolver(networkPluginResolver(new PluginManager({ discovery: new PluginDiscovery({ sockets: [root], specs: [] }), timeoutMs: 1000, log }), { kernel: {} as Kernel, addressSpace: async () => '', log }));
+  const stop = feedNodeDiscovery(cluster as unknown as Cluster, drivers, log);
+  await drivers.resolve('glob');
+  const discovered = async (n: number) => {
+    const end = Date.now() + 3000;
+    while (p.seen.filter((s) => s.method.startsWith('NetworkDriver.Discover')).length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    return p.seen.filter((s) => s.method.startsWith('NetworkDriver.Discover')).map((s) => [s.method.slice('NetworkDriver.'.length), s.body.DiscoveryType, s.body.DiscoveryData.Address, s.body.DiscoveryData.Self]);
+  };
+  assert.deepEqual((await discovered(2)).sort(), [['DiscoverNew', 1, '10.0.0.1', true], ['DiscoverNew', 1, '10.0.0.2', false]]);
+  cluster.emit('nodes', [node('n1', '10.0.0.1'), node('n3', '10.0.0.3')]);
+  assert.deepEqual((await discovered(4)).slice(2).sort(), [['DiscoverDelete', 1, '10.0.0.2', false], ['DiscoverNew', 1, '10.0.0.3', false]]);
+  stop();
 });
