@@ -133,7 +133,35 @@ export class Engine {
    */
   private async activateDrivers(): Promise<void> {
     const names = new Set(this.registry.networks.all().map((n) => n.driver));
-    await Promise.all([...names].map((name) => this.opts.drivers.resolve(name).catch(() => null)));
+    const missing: string[] = [];
+    await Promise.all(
+      [...names].map(async (name) => {
+        if (!(await this.opts.drivers.resolve(name).catch(() => null))) missing.push(name);
+      }),
+    );
+    if (missing.length) this.retryDrivers(missing);
+  }
+
+  /**
+   * Drivers of stored networks that could not be had at start are asked for again every few
+   * seconds while networks still use them, so that a plugin started after the daemon serves its
+   * networks (DNS included) without waiting for their next use.
+   */
+  private retryDrivers(names: string[]): void {
+    let left = names;
+    const timer = setInterval(() => {
+      void (async () => {
+        const inUse = new Set(this.registry.networks.all().map((n) => n.driver));
+        const still: string[] = [];
+        for (const name of left) {
+          if (!inUse.has(name) || this.opts.drivers.get(name)) continue;
+          if (!(await this.opts.drivers.resolve(name).catch(() => null))) still.push(name);
+        }
+        left = still;
+        if (!left.length) clearInterval(timer);
+      })();
+    }, 3000);
+    timer.unref();
   }
 
   private async reapLostRun(c: ContainerRecord): Promise<void> {

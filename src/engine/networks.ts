@@ -49,7 +49,12 @@ export class NetworkService {
   constructor(private readonly deps: NetworkDeps) {
     // Drivers that create a network's kernel objects lazily (bridge: at its first join) say when
     // they did; the embedded DNS binds on the gateway address then.
-    deps.drivers.onRegister((d) => d.onRealized?.((net) => deps.events.emit({ type: 'network', action: 'realized', network: net })));
+    deps.drivers.onRegister((d) => {
+      d.onRealized?.((net) => deps.events.emit({ type: 'network', action: 'realized', network: net }));
+      // A driver registered after its networks were loaded (a plugin that came up late): what
+      // they can do (the embedded DNS's service) is the driver's now, no longer the guess.
+      for (const net of deps.registry.networks.all()) if (net.driver === d.name) deps.events.emit({ type: 'network', action: 'update', network: net });
+    });
   }
 
   /** Whether the network's kernel objects exist (lazy drivers make them at the first join). */
@@ -119,6 +124,20 @@ export class NetworkService {
       options: net.ipam.options,
       userConfigured: { v4: net.userSubnets, v6: net.userSubnets },
     });
+  }
+
+  /**
+   * The network's pools, replayed now (with its endpoints' addresses) when the daemon's start
+   * could not: its IPAM driver was not answering then (a plugin not running yet).
+   */
+  async ensurePools(net: NetworkRecord): Promise<void> {
+    const { ipam, registry } = this.deps;
+    if (!net.ipam.config.length || ipam.has(net.id)) return;
+    await this.restorePools(net);
+    for (const ep of registry.endpointsOfNetwork(net.id)) {
+      if (ep.ipv4) await ipam.markAllocated(net.id, ep.ipv4);
+      if (ep.ipv6) await ipam.markAllocated(net.id, ep.ipv6);
+    }
   }
 
   /** How the embedded DNS serves a network: Docker gives the predefined ones no names. */
@@ -197,6 +216,7 @@ export class NetworkService {
     if (registry.endpointsOfNetwork(net.id).length > 0) {
       throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     }
+    await this.ensurePools(net); // so that a plugin's pools are released, not forgotten
     await registry.networks.delete(net.id);
     await ipam.releasePools(net.id);
     faultPoint('network.rm.after-record');

@@ -153,6 +153,7 @@ export class SandboxService {
     const used = new Set(registry.endpointsOfContainer(c.id).map((e) => e.ifname));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
+    await this.deps.networks.ensurePools(net);
     const v4 = net.ipam.config.find((p) => !p.Subnet.includes(':'));
     const v6 = net.ipam.config.find((p) => p.Subnet.includes(':'));
     const ipv4 = v4 ? await ipam.requestAddress(net.id, 'v4', att.ipv4Address || undefined) : '';

@@ -181,10 +181,21 @@ test('plugins: a hanging plugin fails its own request; a plugin killed mid-join 
   assert.equal(await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.Networks.pnet.IPAddress}}', 'c1']), '10.77.0.2', 'the address the crash held was given again');
   await d.dockerOk(['exec', 'c2', 'ping', '-c', '1', '-W', '2', 'c1']);
 
-  // weftd restarted: the plugin's networks and containers carry on, without replaying its pools.
+  // weftd restarted while the plugin is down: it starts anyway; once the plugin is back its
+  // network is used again, its pools and addresses known without being asked for again.
+  await sample.kill();
   await d.restart();
-  await d.dockerOk(['exec', 'c1', 'ping', '-c', '1', '-W', '2', 'c2']);
-  await d.dockerOk(['rm', '-f', 'c1', 'c2']);
+  assert.match(d.logTail(40), /pools not restored/);
+  sample = await startSamplePlugin(d.netns, dir);
+  env.plugins.push(sample);
+  const back = Date.now();
+  await until('names to resolve again once the plugin is back', async () => (await d.docker(['exec', 'c1', 'ping', '-c', '1', '-W', '1', 'c2'])).code === 0, 15_000);
+  assert.ok(Date.now() - back < 8000, `DNS came back ${Date.now() - back} ms after the plugin`);
+  await d.dockerOk(['run', '-d', '--name', 'c3', '--network', 'pnet', 'alpine', 'sleep', '300']);
+  assert.equal(await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.Networks.pnet.IPAddress}}', 'c3']), '10.77.0.4');
+  await d.dockerOk(['exec', 'c3', 'ping', '-c', '1', '-W', '2', 'c1']);
+  assert.doesNotMatch(sample.output(), /RequestPool/, 'the pool was not asked for again');
+  await d.dockerOk(['rm', '-f', 'c1', 'c2', 'c3']);
   await d.dockerOk(['network', 'rm', 'pnet']);
   assert.deepEqual(ipamState(dir), {});
   assert.doesNotMatch(links(d), /\bsv[0-9a-f]{12}|sbr/);
