@@ -1,4 +1,5 @@
 import { request, type ClientRequest } from 'node:http';
+import { WeftError } from '../common/errors.js';
 
 // The HTTP client of the legacy plugin protocol (dockerd's pkg/plugins client): every call is a
 // POST /<Interface>.<Method> with a JSON body, answered with JSON. Unlike dockerd, whose v1
@@ -14,25 +15,26 @@ export interface PluginCallErrorInit {
   method: string;
   message: string;
   /** HTTP status of a non-200 answer; 0 when there was no answer. */
-  status: number;
+  httpStatus: number;
   /** No answer at all (refused, reset, timed out): the plugin may be down. */
   unreachable: boolean;
 }
 
-export class PluginCallError extends Error {
+/** A plugin call that failed: a 500 to the API client, as dockerd answers (errdefs.System). */
+export class PluginCallError extends WeftError {
   readonly method: string;
-  readonly status: number;
+  readonly httpStatus: number;
   readonly unreachable: boolean;
   constructor(init: PluginCallErrorInit) {
-    super(init.message);
+    super('System', init.message);
     this.name = 'PluginCallError';
     this.method = init.method;
-    this.status = init.status;
+    this.httpStatus = init.httpStatus;
     this.unreachable = init.unreachable;
   }
   /** The plugin does not implement the method (dockerd's plugins.IsNotFound). */
   get notFound(): boolean {
-    return this.status === 404;
+    return this.httpStatus === 404;
   }
 }
 
@@ -125,7 +127,7 @@ export class PluginClient {
               try {
                 resolve(JSON.parse(text));
               } catch (err) {
-                reject(new PluginCallError({ method, status: 0, unreachable: false, message: `${method}: invalid JSON answer: ${(err as Error).message}` }));
+                reject(new PluginCallError({ method, httpStatus: 0, unreachable: false, message: `${method}: invalid JSON answer: ${(err as Error).message}` }));
               }
             }),
           );
@@ -157,7 +159,7 @@ export class PluginClient {
       default:
         cause = e.message;
     }
-    return new PluginCallError({ method, status: 0, unreachable: true, message: `${url}: ${cause}` });
+    return new PluginCallError({ method, httpStatus: 0, unreachable: true, message: `${url}: ${cause}` });
   }
 }
 
@@ -170,5 +172,5 @@ function statusError(method: string, status: number, text: string): PluginCallEr
   } catch {
     /* not JSON: the body as it is */
   }
-  return new PluginCallError({ method, status, unreachable: false, message: `${method}: ${msg.trim()}` });
+  return new PluginCallError({ method, httpStatus: status, unreachable: false, message: `${method}: ${msg.trim()}` });
 }

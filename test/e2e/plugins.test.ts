@@ -64,6 +64,7 @@ test('plugins: a network and IPAM plugin through the docker CLI: containers get 
   assert.deepEqual(listed.json.map((p: { Name: string }) => p.Name).sort(), ['sample', 'sample-ipam']);
   assert.deepEqual(listed.json.find((p: { Name: string }) => p.Name === 'sample').Config.Interface.Types, ['docker.networkdriver/1.0']);
   assert.match(await d.dockerOk(['plugin', 'ls']), /sample-ipam\s+legacy plugin at unix:\/\/.*true/);
+  assert.equal(await d.dockerOk(['plugin', 'inspect', '-f', '{{.Name}} {{.Enabled}} {{.Config.Interface.Types}}', 'sample-ipam']), 'sample-ipam true [docker.ipamdriver/1.0]');
 
   await d.dockerOk(['run', '-d', '--name', 'p1', '--network', 'pnet', 'alpine', 'sleep', '300']);
   await d.dockerOk(['run', '-d', '--name', 'p2', '--network', 'pnet', 'alpine', 'sleep', '300']);
