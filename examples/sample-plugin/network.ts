@@ -16,6 +16,8 @@ export const peerVeth = (endpointId: string) => `sc${endpointId.slice(0, 12)}`;
 interface Net {
   gateway: string; // plain address, '' for none
   routes: string[];
+  /** -o sample.subnet=<a.b.c.0/24> (with --ipam-driver null): the plugin gives the addresses: the next one's last octet. */
+  own?: { prefix: string; next: number };
   /** Per endpoint: its IPv4 (plain) and the port elements programmed for it. */
   endpoints?: Record<string, { ip: string; ports: string[] }>;
 }
@@ -36,7 +38,11 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
     'NetworkDriver.CreateNetwork': (b) => {
       const generic = (b.Options?.['com.docker.network.generic'] ?? {}) as Record<string, string>;
       if (generic['sample.fail']) throw new Error(generic['sample.fail']);
-      const v4 = (b.IPv4Data ?? [])[0] as { Gateway?: string } | undefined;
+      let v4 = (b.IPv4Data ?? [])[0] as { Gateway?: string } | undefined;
+      const subnet = generic['sample.subnet'];
+      const m = subnet ? /^(\d+\.\d+\.\d+)\.0\/24$/.exec(subnet) : null;
+      if (subnet && !m) throw new Error(`sample: sample.subnet must be a /24 (a.b.c.0/24), not ${subnet}`);
+      if (m) v4 = { Gateway: `${m[1]}.1/24` };
       const br = bridgeName(b.NetworkID);
       ip(['link', 'add', br, 'type', 'bridge']);
       try {
@@ -47,7 +53,7 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
         throw err;
       }
       const routes = generic['sample.route'] ? generic['sample.route'].split(',') : [];
-      nets.set(b.NetworkID, { gateway: v4?.Gateway?.split('/')[0] ?? '', routes });
+      nets.set(b.NetworkID, { gateway: v4?.Gateway?.split('/')[0] ?? '', routes, ...(m ? { own: { prefix: m[1]!, next: 2 } } : {}) });
       save();
       return {};
     },
@@ -69,8 +75,17 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
         ip(['link', 'del', host], { tolerateGone: true });
         throw err;
       }
-      // The engine gave the address and MAC: nothing to add (a driver may only fill what is empty).
-      return b.Interface?.MacAddress ? {} : { Interface: { MacAddress: '02:5a:00:00:00:01' } };
+      // A driver may only fill in what the engine left empty: with its own subnet, the address
+      // and a MAC made from it.
+      if (!n.own || b.Interface?.Address) return {};
+      const last = n.own.next++;
+      save();
+      const octets = [...n.own.prefix.split('.').map(Number), last];
+      const iface: Record<string, string> = { Address: `${octets.join('.')}/24` };
+      if (!b.Interface?.MacAddress) iface.MacAddress = `02:42:${octets.map((o) => o.toString(16).padStart(2, '0')).join(':')}`;
+      n.endpoints![b.EndpointID]!.ip = octets.join('.');
+      save();
+      return { Interface: iface };
     },
     'NetworkDriver.EndpointOperInfo': (b) => ({ Value: { 'sample.veth': hostVeth(b.EndpointID) } }),
     'NetworkDriver.DeleteEndpoint': (b) => {

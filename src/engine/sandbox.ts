@@ -102,7 +102,11 @@ export class SandboxService {
           await this.deps.registry.endpoints.put(ep);
         }
       }
-      await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute });
+      const chosen = await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute });
+      if (chosen && Object.keys(chosen).length) {
+        Object.assign(ep, chosen);
+        await this.deps.registry.endpoints.put(ep);
+      }
     } catch (err) {
       await this.releaseEndpoint(ep);
       throw err;

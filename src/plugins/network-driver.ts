@@ -1,7 +1,8 @@
 import type { Logger } from '../common/log.js';
 import type { EndpointRecord, NetworkRecord } from '../common/model.js';
 import { systemError } from '../common/errors.js';
-import type { DriverCapabilities, NetworkDriver } from '../drivers/driver.js';
+import type { DriverCapabilities, EndpointUpdate, NetworkDriver } from '../drivers/driver.js';
+import { parseCidr } from '../ipam/cidr.js';
 import type { Kernel } from '../kernel/types.js';
 import { PlanError } from '../kernel/base.js';
 import { exposedPortsOption, ipamData, joinSteps, leaveSteps, parseJoinAnswer, portmapOption, srcNameFromAlias } from './join-steps.js';
@@ -82,7 +83,7 @@ export class RemoteNetworkDriver implements NetworkDriver {
     await this.plugin.cleanup('NetworkDriver', 'DeleteNetwork', { NetworkID: net.id });
   }
 
-  async join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<void> {
+  async join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: { defaultRoute: boolean }): Promise<EndpointUpdate> {
     const ids = { NetworkID: net.id, EndpointID: ep.id };
     const epOptions = { [OPT_EXPOSED]: exposedPortsOption(ep.ports), [OPT_PORTMAP]: portmapOption(ep.ports) };
     const created = await this.plugin.call('NetworkDriver', 'CreateEndpoint', {
@@ -92,7 +93,8 @@ export class RemoteNetworkDriver implements NetworkDriver {
     });
     const undo: (() => Promise<void>)[] = [() => this.plugin.cleanup('NetworkDriver', 'DeleteEndpoint', ids)];
     try {
-      checkInterface(created.Interface as Record<string, unknown> | null | undefined, ep);
+      const chosen = fillInterface(created.Interface as Record<string, unknown> | null | undefined, ep);
+      ep = { ...ep, ...chosen };
       const answer = await this.plugin.call('NetworkDriver', 'Join', { ...ids, SandboxKey: netnsPath, Options: {} });
       undo.unshift(() => this.plugin.cleanup('NetworkDriver', 'Leave', ids));
       let parsed;
@@ -114,6 +116,10 @@ export class RemoteNetworkDriver implements NetworkDriver {
         await this.plugin.optional('NetworkDriver', 'ProgramExternalConnectivity', { ...ids, Options: epOptions });
         undo.unshift(() => this.revoke(ids));
       }
+      // The endpoint's gateways are the plugin's (libnetwork takes them from Join only).
+      if (parsed.gateway4 !== ep.gateway4) chosen.gateway4 = parsed.gateway4;
+      if (parsed.gateway6 !== ep.gateway6) chosen.gateway6 = parsed.gateway6;
+      return chosen;
     } catch (err) {
       await this.rollback(undo, err);
       throw err;
@@ -174,15 +180,26 @@ export class RemoteNetworkDriver implements NetworkDriver {
 }
 
 /**
- * libnetwork refuses a CreateEndpoint answer that changes what the endpoint already has (weft
- * always sends the address IPAM gave and the MAC it chose).
+ * What a CreateEndpoint answer fills in: libnetwork takes the plugin's address and MAC only where
+ * the endpoint has none (the null IPAM, no MAC), and refuses an answer that would change one.
  */
-function checkInterface(iface: Record<string, unknown> | null | undefined, ep: EndpointRecord): void {
-  if (!iface) return;
+function fillInterface(iface: Record<string, unknown> | null | undefined, ep: EndpointRecord): EndpointUpdate {
+  const chosen: EndpointUpdate = {};
+  if (!iface) return chosen;
   const mac = typeof iface.MacAddress === 'string' ? iface.MacAddress.toLowerCase() : '';
-  if (mac && mac !== ep.mac.toLowerCase()) throw systemError(`driver modified interface MAC address: endpoint interface MAC address present (${ep.mac}). Cannot be modified with ${mac}.`);
-  for (const [key, have] of [['Address', ep.ipv4], ['AddressIPv6', ep.ipv6]] as const) {
-    const v = typeof iface[key] === 'string' ? (iface[key] as string) : '';
-    if (v && v !== have) throw systemError(`driver modified interface address: endpoint interface IP present (${have || '<nil>'}). Cannot be modified with (${v}).`);
+  if (mac && ep.mac && mac !== ep.mac.toLowerCase()) throw systemError(`driver modified interface MAC address: endpoint interface MAC address present (${ep.mac}). Cannot be modified with ${mac}.`);
+  if (mac && !ep.mac) {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) throw systemError(`address ${mac}: invalid MAC address`);
+    chosen.mac = mac;
   }
+  for (const [key, field, family] of [['Address', 'ipv4', 4], ['AddressIPv6', 'ipv6', 6]] as const) {
+    const v = typeof iface[key] === 'string' ? (iface[key] as string) : '';
+    if (!v) continue;
+    const have = ep[field];
+    if (have && v !== have) throw systemError(`driver modified interface address: endpoint interface IP present (${have}). Cannot be modified with (${v}).`);
+    if (have) continue;
+    if (parseCidr(v)?.family !== family) throw systemError(`invalid CIDR address: ${v}`);
+    chosen[field] = v;
+  }
+  return chosen;
 }

@@ -105,6 +105,28 @@ test('plugins: a network and IPAM plugin through the docker CLI: containers get 
   assert.deepEqual(ipamState(dir), {}, 'the pool went back to the plugin');
 });
 
+test('plugins: with --ipam-driver null the plugin chooses the addresses and MACs in CreateEndpoint; weft records and applies them', { timeout: 60_000 }, async (t) => {
+  const env = await lab(t);
+  if (!env) return;
+  const { d, dir } = env;
+  env.plugins.push(await startSamplePlugin(d.netns, dir));
+  await d.dockerOk(['network', 'create', '-d', 'sample', '--ipam-driver', 'null', '-o', 'sample.subnet=10.66.0.0/24', 'own']);
+  await d.dockerOk(['run', '-d', '--name', 'q1', '--network', 'own', 'alpine', 'sleep', '300']);
+  await d.dockerOk(['run', '-d', '--name', 'q2', '--network', 'own', 'alpine', 'sleep', '300']);
+  const f = '{{with .NetworkSettings.Networks.own}}{{.IPAddress}}/{{.IPPrefixLen}} {{.MacAddress}} {{.Gateway}}{{end}}';
+  assert.equal(await d.dockerOk(['inspect', '-f', f, 'q1']), '10.66.0.2/24 02:42:0a:42:00:02 10.66.0.1');
+  assert.equal(await d.dockerOk(['inspect', '-f', f, 'q2']), '10.66.0.3/24 02:42:0a:42:00:03 10.66.0.1');
+  const addr = await d.dockerOk(['exec', 'q1', 'ip', 'addr', 'show', 'eth0']);
+  assert.match(addr, /02:42:0a:42:00:02/);
+  assert.match(addr, /inet 10\.66\.0\.2\/24/);
+  assert.match(await d.dockerOk(['exec', 'q1', 'ip', 'route']), /default via 10\.66\.0\.1 dev eth0/);
+  await d.dockerOk(['exec', 'q1', 'ping', '-c', '1', '-W', '2', '10.66.0.3']);
+  assert.match(await d.dockerOk(['network', 'inspect', '-f', '{{range .Containers}}{{.IPv4Address}} {{end}}', 'own']), /10\.66\.0\.2\/24/);
+  await d.dockerOk(['rm', '-f', 'q1', 'q2']);
+  await d.dockerOk(['network', 'rm', 'own']);
+  assert.doesNotMatch(links(d), /\bsv[0-9a-f]{12}|sbr/);
+});
+
 test('plugins: errors reach the user as Docker reports them and leave nothing behind', { timeout: 90_000 }, async (t) => {
   const open = pluginDir(0o777); // group/world writable: nothing in it is trusted
   t.after(() => open.remove());
