@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, weftdBuilt, type Daemon } from '../helpers/daemons.js';
 import { pluginDir, startSamplePlugin, type SamplePlugin } from '../helpers/sample-plugin.js';
+import { createTestNetns } from '../helpers/netns.js';
 
 // Docker's legacy network and IPAM plugin protocol, with examples/sample-plugin (a bridge-like
 // network driver and an IPAM driver) running in the daemon's namespace, through the docker CLI.
@@ -83,6 +84,19 @@ test('plugins: a network and IPAM plugin through the docker CLI: containers get 
   await d.dockerOk(['exec', 'p1', 'ping', '-c', '1', '-W', '2', '10.77.0.3']);
   await d.dockerOk(['exec', 'p2', 'ping', '-c', '1', '-W', '2', 'p1']); // the embedded DNS on the plugin's gateway
   assert.deepEqual(ipamState(dir)[`sample/10.77.0.0/28`]!.taken.sort(), ['10.77.0.1', '10.77.0.2', '10.77.0.3']);
+  // Another host routing to the plugin's subnet through weftd's namespace: weft's forward policy
+  // drops only its own bridges' traffic, never a plugin's.
+  const outside = createTestNetns('wpo');
+  t.after(() => outside.destroy());
+  d.netns.run('ip', ['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
+  d.netns.run('ip', ['link', 'set', 'up1', 'netns', outside.path]);
+  d.netns.run('ip', ['addr', 'add', '192.168.77.1/24', 'dev', 'up0']);
+  d.netns.run('ip', ['link', 'set', 'up0', 'up']);
+  outside.run('ip', ['addr', 'add', '192.168.77.2/24', 'dev', 'up1']);
+  outside.run('ip', ['link', 'set', 'up1', 'up']);
+  outside.run('ip', ['route', 'add', '10.77.0.0/28', 'via', '192.168.77.1']);
+  outside.run('busybox', ['ping', '-c', '1', '-W', '2', '10.77.0.2']);
+  await d.dockerOk(['exec', 'p1', 'ping', '-c', '1', '-W', '2', '192.168.77.2']);
 
   // Published ports: handed to the plugin in ProgramExternalConnectivity, which DNATs them.
   await d.dockerOk(['run', '-d', '--name', 'web', '--hostname', 'webhost', '--network', 'pnet', '-p', '18080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
