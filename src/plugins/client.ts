@@ -125,7 +125,11 @@ export class PluginClient {
               if (status !== 200) return reject(statusError(method, status, text));
               if (text.trim() === '') return resolve({});
               try {
-                resolve(JSON.parse(text));
+                const v: unknown = JSON.parse(text);
+                // Go decodes null into an empty struct and refuses anything but an object.
+                if (v === null) return resolve({});
+                if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v} into an answer object`);
+                resolve(v);
               } catch (err) {
                 reject(new PluginCallError({ method, httpStatus: 0, unreachable: false, message: `${method}: invalid JSON answer: ${(err as Error).message}` }));
               }

@@ -124,6 +124,8 @@ test('client: Docker\'s texts for an Err with 200 (remote:), a non-200, a hang p
     'NetworkDriver.A': () => ({ body: { Err: 'boom' } }),
     'NetworkDriver.B': () => ({ status: 500, body: { Err: 'bang' } }),
     'NetworkDriver.Hang': () => null,
+    'NetworkDriver.Num': () => ({ body: 42 }),
+    'NetworkDriver.Null': () => ({ body: null }),
   });
   const mgr = new PluginManager({ discovery: new PluginDiscovery({ sockets: [root], specs: [] }), timeoutMs: 400, log });
   const plugin = (await mgr.get('c1', 'NetworkDriver'))!;
@@ -135,6 +137,8 @@ test('client: Docker\'s texts for an Err with 200 (remote:), a non-200, a hang p
   await assert.rejects(plugin.call('NetworkDriver', 'Hang', {}), (err: Error) => /^Post "http:\/\/%2Frun%2F.*c1\.sock\/NetworkDriver\.Hang": context deadline exceeded/.test(err.message));
   assert.ok(Date.now() - t0 < 1000, 'the deadline holds');
   assert.equal(await plugin.optional('NetworkDriver', 'Missing', {}), null, '404: an optional method the plugin lacks');
+  await assert.rejects(plugin.call('NetworkDriver', 'Num', {}), /NetworkDriver\.Num: invalid JSON answer: json: cannot unmarshal number/);
+  assert.deepEqual(await plugin.call('NetworkDriver', 'Null', {}), {});
   await assert.rejects(mgr.get('c1', 'IpamDriver'), /Plugin does not implement the requested driver/);
   const gone = new PluginClient(`unix://${join(root, 'none.sock')}`, { timeoutMs: 300 });
   await assert.rejects(gone.call('X.Y'), /dial unix .*none\.sock: connect: no such file or directory/);
