@@ -10,7 +10,8 @@ import { serve, type Faults } from './serve.js';
 //   node dist/examples/sample-plugin/main.js --dir /run/docker/plugins
 //   docker network create -d sample --ipam-driver sample-ipam samplenet
 // For tests: --hang <Interface.Method> never answers it, --fail <Interface.Method>=<text>
-// answers that Err; both repeatable.
+// answers that Err (status 500), --crash <Interface.Method> does it and exits before answering;
+// all repeatable.
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     state: { type: 'string' }, // directory of the state files (default: --dir)
     hang: { type: 'string', multiple: true, default: [] },
     fail: { type: 'string', multiple: true, default: [] },
+    crash: { type: 'string', multiple: true, default: [] },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -27,6 +29,7 @@ const { values } = parseArgs({
 const faults: Faults = {
   hang: new Set(values.hang),
   fail: new Map(values.fail.map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)])),
+  crash: new Set(values.crash),
 };
 const log = (m: string) => {
   if (!values.quiet) process.stdout.write(`${new Date().toISOString()} ${m}\n`);

@@ -13,6 +13,8 @@ export interface Faults {
   hang: Set<string>;
   /** Methods that answer this Err. */
   fail: Map<string, string>;
+  /** Methods after which the process dies instead of answering (a crash mid-operation). */
+  crash: Set<string>;
 }
 
 export function serve(socket: string, implementsList: string[], handlers: Record<string, Handler>, faults: Faults, log: (m: string) => void): Promise<Server> {
@@ -42,7 +44,13 @@ export function serve(socket: string, implementsList: string[], handlers: Record
       Promise.resolve()
         .then(() => h(body ?? {}))
         .then(
-          (v) => reply(200, v),
+          (v) => {
+            if (faults.crash.has(method)) {
+              log(`crashing after ${method}`);
+              process.exit(70);
+            }
+            reply(200, v);
+          },
           (err: unknown) => reply(200, { Err: (err as Error).message }),
         );
     });

@@ -194,6 +194,22 @@ test('plugins: a hanging plugin fails its own request; a plugin killed mid-join 
   assert.equal((await other).code, 0, 'a network of another plugin is made once the hung one gave up');
   assert.equal(await d.dockerOk(['network', 'ls', '--filter', 'name=hn', '-q']), '');
 
+  // Crashed mid-create: the bridge is made, the plugin dies before it answers. weft keeps
+  // nothing; the plugin, once back, is told to drop the network and the pool.
+  await sample.kill();
+  sample = await startSamplePlugin(d.netns, dir, ['--crash', 'NetworkDriver.CreateNetwork']);
+  env.plugins.push(sample);
+  const crashed = await d.docker(['network', 'create', '-d', 'sample', '--ipam-driver', 'sample-ipam', 'cn']);
+  assert.notEqual(crashed.code, 0);
+  assert.match(crashed.stderr, /Post "http:\/\/.*sample\.sock\/NetworkDriver\.CreateNetwork": EOF/);
+  assert.equal(await d.dockerOk(['network', 'ls', '--filter', 'name=^cn$', '-q']), '');
+  const bridges = () => (links(d).match(/\bsbr[0-9a-f]{12}/g) ?? []).length;
+  assert.equal(bridges(), 2, "the crashed plugin's bridge is there beside pnet's");
+  assert.equal(Object.keys(ipamState(dir)).length, 2, 'and its pool');
+  sample = await startSamplePlugin(d.netns, dir);
+  env.plugins.push(sample);
+  await until('the kept DeleteNetwork and ReleasePool', () => bridges() === 1 && Object.keys(ipamState(dir)).length === 1);
+
   // Killed mid-join: CreateEndpoint made a veth, Join never answers, the plugin dies.
   await sample.kill();
   sample = await startSamplePlugin(d.netns, dir, ['--hang', 'NetworkDriver.Join']);
