@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { parseCidr, parseIp } from '../ipam/cidr.js';
@@ -43,6 +43,10 @@ export interface DaemonConfig {
   kernelBackend: 'agent' | 'commands';
   /** --ui: where the topology page listens; undefined: no page (it is opt-in). */
   ui: UiAddress | undefined;
+  /** Where legacy plugins are looked for (sockets, then .spec/.json files); see pluginDirs(). */
+  pluginDirs: { sockets: string[]; specs: string[] };
+  /** Deadline of one call to a plugin. */
+  pluginTimeoutMs: number;
 }
 
 export class DaemonConfigError extends Error {
@@ -90,6 +94,8 @@ const KEYS: KeyDef[] = [
   { key: 'cluster-store-opts', flags: ['cluster-store-opt'], kind: 'map' },
   { key: 'kernel-backend', flags: ['kernel-backend'], kind: 'string' },
   { key: 'ui', flags: ['ui'], kind: 'string' },
+  { key: 'plugin-dirs', flags: ['plugin-dir'], kind: 'strings' },
+  { key: 'plugin-timeout', flags: ['plugin-timeout'], kind: 'int' },
 ];
 
 const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -131,7 +137,9 @@ function buildProgram(): Command {
     .option('--cluster-advertise <address>', 'address or interface name to advertise')
     .option('--cluster-store-opt <key=value>', 'set cluster store options (repeatable)', collect)
     .option('--kernel-backend <agent|commands>', 'kernel access: the weft-kernel agent, or ip/nft processes (weft only; default "agent")')
-    .option('--ui <[host:]port>', 'serve the topology page on this address (weft only; host defaults to 127.0.0.1)');
+    .option('--ui <[host:]port>', 'serve the topology page on this address (weft only; host defaults to 127.0.0.1)')
+    .option('--plugin-dir <dir>', 'directory searched for legacy plugin sockets and specs (repeatable; replaces the defaults; weft only)', collect)
+    .option('--plugin-timeout <seconds>', 'deadline of one call to a plugin (weft only; default 30)');
   return p;
 }
 
@@ -371,13 +379,25 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     }
   }
 
+  const execRoot = resolve(get<string>('exec-root') ?? '/run/weft');
+  const given = get<string[]>('plugin-dirs');
+  for (const d of given ?? []) if (!d.startsWith('/')) throw new DaemonConfigError(`invalid plugin-dirs "${d}": must be an absolute path`);
+  const pluginDirs = given?.length ? { sockets: given, specs: given } : defaultPluginDirs(execRoot);
+  const timeoutRaw = get<unknown>('plugin-timeout');
+  let pluginTimeoutMs = 30_000;
+  if (timeoutRaw !== undefined) {
+    const s = String(timeoutRaw);
+    if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 3600) throw new DaemonConfigError(`invalid plugin-timeout "${s}": must be a whole number of seconds from 1 to 3600`);
+    pluginTimeoutMs = Number(s) * 1000;
+  }
+
   const bool = (key: string, dflt: boolean) => get<boolean>(key) ?? dflt;
   return {
     hosts,
     host: hosts[0],
     group: get<string>('group') ?? DEFAULT_SOCKET_GROUP,
     dataRoot: resolve(get<string>('data-root') ?? '/var/lib/weft'),
-    execRoot: resolve(get<string>('exec-root') ?? '/run/weft'),
+    execRoot,
     bridge,
     bip,
     fixedCidr,
@@ -395,5 +415,13 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig {
     clusterStore,
     kernelBackend,
     ui,
+    pluginDirs,
+    pluginTimeoutMs,
   };
+}
+
+/** dockerd's plugin directories, then weft's own (/etc/weft/plugins, <exec-root>/plugins). */
+export function defaultPluginDirs(execRoot: string): { sockets: string[]; specs: string[] } {
+  const own = join(execRoot, 'plugins');
+  return { sockets: ['/run/docker/plugins', own], specs: ['/etc/docker/plugins', '/usr/lib/docker/plugins', '/etc/weft/plugins', own] };
 }

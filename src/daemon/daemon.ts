@@ -34,6 +34,8 @@ import { readHostRoutes } from './hostRoutes.js';
 import { FirewallKeeper } from './firewall.js';
 import { listenUnix, socketGid } from './socket.js';
 import { installSafetyNet } from './safety.js';
+import { ipamPluginResolver, networkPluginResolver, pluginJson, PluginDiscovery, PluginManager } from '../plugins/index.js';
+import { feedNodeDiscovery } from '../plugins/node-discovery.js';
 import { startUi } from '../ui/index.js';
 
 // weftd: reads its configuration, reconciles the kernel with the store, then serves the
@@ -75,6 +77,21 @@ export async function runDaemon(config: DaemonConfig, ext: DaemonExtensions = {}
     if (refusal) throw refusal;
     return null;
   });
+  // Legacy network and IPAM plugins, activated at the first use of a name no built-in driver has.
+  const plugins = new PluginManager({ discovery: new PluginDiscovery(config.pluginDirs), timeoutMs: config.pluginTimeoutMs, log: log.child({ component: 'plugins' }) });
+  const ipamDrivers = new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools, globalClaims: () => netKeys.claims() }), new NullIpam()]);
+  ipamDrivers.addResolver(ipamPluginResolver(plugins, { stateDir: join(config.dataRoot, 'plugins') }));
+  drivers.addResolver(
+    networkPluginResolver(plugins, {
+      kernel,
+      log: log.child({ component: 'plugins' }),
+      addressSpace: async (net) => {
+        const ipam = await ipamDrivers.resolve(net.ipam.driver || 'default');
+        const spaces = ipam ? await ipam.getDefaultAddressSpaces() : { local: '', global: '' };
+        return net.scope === 'global' ? spaces.global : spaces.local;
+      },
+    }),
+  );
   const engine: Engine = new Engine({
     dataRoot: config.dataRoot,
     execRoot: config.execRoot,
@@ -88,7 +105,8 @@ export async function runDaemon(config: DaemonConfig, ext: DaemonExtensions = {}
       enableIPv6: config.ipv6,
       fixedCidrV6: config.fixedCidrV6,
     },
-    ipamDrivers: new IpamRegistry([new DefaultIpam({ localPools: config.defaultAddressPools, globalClaims: () => netKeys.claims() }), new NullIpam()]),
+    ipamDrivers,
+    plugins: () => plugins.all().map(pluginJson),
     dns: config.dns,
     kernel,
     drivers,
@@ -142,6 +160,7 @@ export async function runDaemon(config: DaemonConfig, ext: DaemonExtensions = {}
 
   wiring = new OverlayWiring(engine, cluster.cluster, overlay, netKeys, log.child({ component: 'overlay' }));
   await cluster.start();
+  const stopNodeDiscovery = feedNodeDiscovery(cluster.cluster, drivers, log.child({ component: 'plugins' }));
   await wiring.sync().catch((err: unknown) => log.warn({ err: String(err) }, 'cluster store not attached yet'));
   // trace asks the DNS table what a container's query would get (the same lookup a query takes).
   const dnsLookup = (sourceIp: string, name: string) => dns.table.lookup(sourceIp, name, TYPE_A)?.answers.map((a) => a.data) ?? null;
@@ -169,6 +188,8 @@ export async function runDaemon(config: DaemonConfig, ext: DaemonExtensions = {}
     await dns.closeAll();
     netKeys.close();
     await cluster.close();
+    stopNodeDiscovery();
+    plugins.stop();
     await kernel.close();
     await engine.registry.close();
   };

@@ -48,6 +48,9 @@ export interface JoinOptions {
   containerName?: string;
 }
 
+/** Endpoint settings a driver chose at join. */
+export type EndpointUpdate = Partial<Pick<EndpointRecord, 'ipv4' | 'ipv6' | 'mac' | 'gateway4' | 'gateway6'>>;
+
 export interface NetworkDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
@@ -68,9 +71,11 @@ export interface NetworkDriver {
   /**
    * Attaches an endpoint to a sandbox (the container's netns at netnsPath). defaultRoute says
    * whether this endpoint provides the sandbox's default gateway (the engine decides: the first
-   * non-internal network joined, as Docker does).
+   * non-internal network joined, as Docker does). A driver that chose some of the endpoint's
+   * settings itself (a plugin's address with the null IPAM, its gateway) returns them; the
+   * engine records them.
    */
-  join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: JoinOptions): Promise<void>;
+  join(net: NetworkRecord, ep: EndpointRecord, netnsPath: string, opts: JoinOptions): Promise<void | EndpointUpdate>;
 
   /** Refuses the removal of a network still in use elsewhere (global drivers: on other hosts). */
   checkRemove?(net: NetworkRecord): Promise<void>;

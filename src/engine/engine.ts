@@ -38,6 +38,8 @@ export interface EngineOptions {
   hostRoutes: () => string[];
   log: Logger;
   resolvFor?: (c: ContainerRecord) => ResolvInput | null;
+  /** Activated plugins in Docker's types.Plugin shape (GET /plugins); absent: none. */
+  plugins?: () => Record<string, unknown>[];
 }
 
 export const GWBRIDGE = 'docker_gwbridge';
@@ -122,13 +124,18 @@ export class Engine {
     const { registry, ipam, opts } = this;
     await registry.load();
     await this.activateDrivers();
-    for (const net of registry.networks.all()) await this.networks.restorePools(net);
+    for (const net of registry.networks.all()) {
+      // An IPAM driver that cannot answer now (a plugin not running) must not keep the daemon
+      // down: the network's requests fail until a restart finds it.
+      await this.networks.restorePools(net).catch((err: unknown) => opts.log.error({ network: net.name, ipam: net.ipam.driver, err: String(err) }, 'pools not restored'));
+    }
     for (const ep of registry.endpoints.all()) {
       // Endpoints of global networks: their network and addresses are the cluster store's, known
       // once it is attached (their claims are replayed then, by the next join).
       if (!ipam.has(ep.networkId)) continue;
-      if (ep.ipv4) await ipam.markAllocated(ep.networkId, ep.ipv4);
-      if (ep.ipv6) await ipam.markAllocated(ep.networkId, ep.ipv6);
+      const mark = (addr: string) => ipam.markAllocated(ep.networkId, addr).catch((err: unknown) => opts.log.error({ endpoint: ep.id, err: String(err) }, 'address not restored'));
+      if (ep.ipv4) await mark(ep.ipv4);
+      if (ep.ipv6) await mark(ep.ipv6);
     }
     const recovery: RecoveryDeps = { registry, runtime: this.runtime, sandboxes: this.sandboxes, containers: this.containers, log: opts.log };
     await dropContainersWithoutRuntime(recovery);
@@ -169,7 +176,35 @@ export class Engine {
    */
   private async activateDrivers(): Promise<void> {
     const names = new Set(this.registry.networks.all().map((n) => n.driver));
-    await Promise.all([...names].map((name) => this.opts.drivers.resolve(name).catch(() => null)));
+    const missing: string[] = [];
+    await Promise.all(
+      [...names].map(async (name) => {
+        if (!(await this.opts.drivers.resolve(name).catch(() => null))) missing.push(name);
+      }),
+    );
+    if (missing.length) this.retryDrivers(missing);
+  }
+
+  /**
+   * Drivers of stored networks that could not be had at start are asked for again every few
+   * seconds while networks still use them, so that a plugin started after the daemon serves its
+   * networks (DNS included) without waiting for their next use.
+   */
+  private retryDrivers(names: string[]): void {
+    let left = names;
+    const timer = setInterval(() => {
+      void (async () => {
+        const inUse = new Set(this.registry.networks.all().map((n) => n.driver));
+        const still: string[] = [];
+        for (const name of left) {
+          if (!inUse.has(name) || this.opts.drivers.get(name)) continue;
+          if (!(await this.opts.drivers.resolve(name).catch(() => null))) still.push(name);
+        }
+        left = still;
+        if (!left.length) clearInterval(timer);
+      })();
+    }, 3000);
+    timer.unref();
   }
 
   private async reapLostRun(c: ContainerRecord): Promise<void> {

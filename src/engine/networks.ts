@@ -49,7 +49,12 @@ export class NetworkService {
   constructor(private readonly deps: NetworkDeps) {
     // Drivers that create a network's kernel objects lazily (bridge: at its first join) say when
     // they did; the embedded DNS binds on the gateway address then.
-    deps.drivers.onRegister((d) => d.onRealized?.((net) => deps.events.emit({ type: 'network', action: 'realized', network: net })));
+    deps.drivers.onRegister((d) => {
+      d.onRealized?.((net) => deps.events.emit({ type: 'network', action: 'realized', network: net }));
+      // A driver registered after its networks were loaded (a plugin that came up late): what
+      // they can do (the embedded DNS's service) is the driver's now, no longer the guess.
+      for (const net of deps.registry.networks.all()) if (net.driver === d.name) deps.events.emit({ type: 'network', action: 'update', network: net });
+    });
   }
 
   /** Whether the network's kernel objects exist (lazy drivers make them at the first join). */
@@ -105,14 +110,6 @@ export class NetworkService {
     });
   }
 
-  /**
-   * A global network made on another host has no pools here yet: they are replayed (the shared
-   * address space grants the claims the creating host made) before its first address is asked for.
-   */
-  async ensurePools(net: NetworkRecord): Promise<void> {
-    if (net.ipam.config.length && !this.deps.ipam.has(net.id)) await this.restorePools(net);
-  }
-
   /** Forgets a global network another host removed (its claims were released there). */
   forgetPools(netId: string): void {
     this.deps.ipam.forget(netId);
@@ -132,6 +129,23 @@ export class NetworkService {
       options: net.ipam.options,
       userConfigured: { v4: net.userSubnets, v6: net.userSubnets },
     });
+  }
+
+  /**
+   * The network's pools, replayed now when this host has none yet: a global network made on
+   * another host (the shared address space grants the claims the creating host made), or one
+   * whose IPAM driver was not answering at the daemon's start (a plugin not running yet; its
+   * endpoints' addresses are marked again too, a global network's are the cluster store's).
+   */
+  async ensurePools(net: NetworkRecord): Promise<void> {
+    const { ipam, registry } = this.deps;
+    if (!net.ipam.config.length || ipam.has(net.id)) return;
+    await this.restorePools(net);
+    if (this.capabilities(net).scope === 'global') return;
+    for (const ep of registry.endpointsOfNetwork(net.id)) {
+      if (ep.ipv4) await ipam.markAllocated(net.id, ep.ipv4);
+      if (ep.ipv6) await ipam.markAllocated(net.id, ep.ipv6);
+    }
   }
 
   /** How the embedded DNS serves a network: Docker gives the predefined ones no names. */
@@ -217,6 +231,7 @@ export class NetworkService {
     }
     const driver = await this.driverOf(net);
     await driver.checkRemove?.(net);
+    await this.ensurePools(net); // so that a plugin's pools are released, not forgotten
     await registry.networks.delete(net.id);
     await ipam.releasePools(net.id);
     faultPoint('network.rm.after-record');

@@ -114,7 +114,11 @@ export class SandboxService {
           await this.deps.registry.endpoints.put(ep);
         }
       }
-      await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute, containerName: c.name });
+      const chosen = await (await this.deps.networks.driverOf(net)).join(net, ep, c.netnsPath, { defaultRoute, containerName: c.name });
+      if (chosen && Object.keys(chosen).length) {
+        Object.assign(ep, chosen);
+        await this.deps.registry.endpoints.put(ep);
+      }
     } catch (err) {
       await this.releaseEndpoint(ep);
       throw err;
@@ -186,6 +190,7 @@ export class SandboxService {
     const used = new Set(registry.endpointsOfContainer(c.id).map((e) => e.ifname));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
+    await this.deps.networks.ensurePools(net);
     const v4 = net.ipam.config.find((p) => !p.Subnet.includes(':'));
     const v6 = net.ipam.config.find((p) => p.Subnet.includes(':'));
     const ipv4 = v4 ? await ipam.requestAddress(net.id, 'v4', att.ipv4Address || undefined) : '';

@@ -120,7 +120,8 @@ test('connect and disconnect: shapes in inspect, Docker\'s errors, 204 on rm and
 
   assert.equal((await api({ method: 'POST', url: '/networks/n1/disconnect', payload: { Container: 'c1' } })).statusCode, 200);
   const notOn = await api({ method: 'POST', url: '/networks/n1/disconnect', payload: { Container: 'c1' } });
-  assert.equal(notOn.statusCode, 500, 'dockerd answers a plain error here (errors.json network_disconnect_not_connected)');
+  // dockerd answers 500 here (errors.json network_disconnect_not_connected); a client's mistake is a 4xx in weft.
+  assert.equal(notOn.statusCode, 409);
   assert.equal(message(notOn), `container ${cid} is not connected to network n1`);
   const rm = await api({ method: 'DELETE', url: '/networks/n1' });
   assert.equal(rm.statusCode, 204);
@@ -180,11 +181,13 @@ test('every network error dockerd gave (test/fixtures/dockerd/errors.json), repl
   for (const r of setup) assert.ok((await api(r)).statusCode < 300, r.url);
   const norm = (m: string) => m.replace(/[0-9a-f]{64}/g, '<id>');
   const replayed: string[] = [];
+  // Where dockerd answers 500 for a client's mistake, weft answers the 4xx (same text): issue 11.
+  const deliberate: Record<string, number> = { network_disconnect_not_connected: 409 };
   for (const [key, e] of Object.entries(errors)) {
     if (!key.startsWith('network_')) continue;
     const [method, url, ...rest] = e.request.split(' ');
     const r = await api({ method, url, payload: rest.length ? JSON.parse(rest.join(' ')) : undefined });
-    assert.equal(r.statusCode, e.status, `${key}: ${e.request}: ${r.body}`);
+    assert.equal(r.statusCode, deliberate[key] ?? e.status, `${key}: ${e.request}: ${r.body}`);
     assert.equal(norm(message(r)), norm(e.body.message), key);
     replayed.push(key);
   }

@@ -42,10 +42,15 @@ export function unservedRoutes(router: Router, engine: Engine, cluster: Cluster)
     throw notImplemented('weft does not manage volumes: containers get their image\'s root filesystem and the /etc files weft writes');
   });
 
-  // Managed plugins (docker plugin install): none. Legacy network and IPAM plugins are found on disk instead.
-  router.add('GET', '/plugins', () => []);
+  // Managed plugins (docker plugin install): none. Legacy network and IPAM plugins are found on
+  // disk and listed once activated (dockerd lists only managed ones; weft has no other kind).
+  const plugins = () => engine.opts.plugins?.() ?? [];
+  router.add('GET', '/plugins', () => plugins());
   router.add('GET', '/plugins/{name}/json', (ctx) => {
-    throw notFound(`plugin "${ctx.params.name}" not found`);
+    const name = ctx.params.name.replace(/:latest$/, '');
+    const found = plugins().find((p) => p.Name === name || (typeof p.Id === 'string' && p.Id.startsWith(name)));
+    if (!found) throw notFound(`plugin "${ctx.params.name}" not found`);
+    return found;
   });
   for (const path of ['/plugins/pull', '/plugins/privileges', '/plugins/create']) {
     router.add(path === '/plugins/privileges' ? 'GET' : 'POST', path, () => {
