@@ -51,7 +51,8 @@ export async function settleConnections(deps: RecoveryDeps, running: ContainerRe
   const { registry, sandboxes, containers, log } = deps;
   for (const c of running) {
     for (const ep of registry.endpointsOfContainer(c.id)) {
-      if (c.networks.some((a) => a.networkId === ep.networkId)) continue;
+      // docker_gwbridge's endpoint is the engine's own (an overlay's way out), never listed.
+      if (ep.gatewayService || c.networks.some((a) => a.networkId === ep.networkId)) continue;
       await sandboxes.disconnect(c, ep).catch((err: unknown) => log.warn({ container: c.name, network: ep.networkId, err: String(err) }, 'could not finish a disconnect cut short'));
       log.warn({ container: c.name, network: ep.networkId }, 'a disconnect was cut short by a daemon crash: finished');
     }
