@@ -203,6 +203,13 @@ export class OverlayDriver implements NetworkDriver {
     await this.opts.keys.putLeased(this.peers.key(net.id, ep.id), JSON.stringify(peer));
   }
 
+  /** This node left its cluster: every overlay namespace here goes (the containers' overlay interfaces with them). */
+  async dropAll(): Promise<void> {
+    await this.serial(async () => {
+      for (const id of [...this.realized.keys()]) await this.unrealize(id).catch((err) => this.opts.log.warn({ network: id, err: String(err) }, 'overlay namespace not removed'));
+    });
+  }
+
   private async unrealize(netId: string): Promise<void> {
     this.realized.delete(netId);
     throwUnexpected(`remove overlay namespace of ${netId}`, await this.opts.kernel.apply(networkDownSteps(this.nsPath(netId)), { force: true }));
