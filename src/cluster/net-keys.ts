@@ -2,6 +2,8 @@ import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '../common/log.js';
 import type { Cluster } from './cluster.js';
 import type { ClaimStore } from '../ipam/shared.js';
+import type { PoolSpec } from '../ipam/pools.js';
+import { keys } from './kv.js';
 
 // The overlay's keys in the cluster store (under /weft/net/) and this node's lease for the ones
 // that must go with it: endpoint addresses and the peer records other hosts program their VXLAN
@@ -143,6 +145,7 @@ export class NetKeys {
         this.held.delete(full(key));
         await etcd.delete().key(full(key)).exec();
       },
+      defaultPools: async () => (await this.swarmSettings()).pools,
       releasePrefix: async (prefix) => {
         for (const k of [...this.held.keys()]) if (k.startsWith(full(prefix))) this.held.delete(k);
         await etcd.delete().prefix(full(prefix)).exec();
@@ -150,6 +153,19 @@ export class NetKeys {
     };
     this.claimStore = { etcd, store };
     return store;
+  }
+
+  /**
+   * What `docker swarm init` set for overlays: --default-addr-pool (with --default-addr-pool-mask-len)
+   * and --data-path-port; Docker's defaults without a swarm record (--cluster-store).
+   */
+  async swarmSettings(): Promise<{ pools: PoolSpec[] | null; port: number }> {
+    const etcd = this.need();
+    const text = await etcd.get(keys.cluster).string();
+    if (!text) return { pools: null, port: 4789 };
+    const rec = JSON.parse(text) as { defaultAddrPool?: string[] | null; subnetSize?: number; dataPathPort?: number };
+    const size = rec.subnetSize || 24;
+    return { pools: rec.defaultAddrPool?.length ? rec.defaultAddrPool.map((base) => ({ base, size })) : null, port: rec.dataPathPort || 4789 };
   }
 
   /** Gives the lease up at once (leave): this node's leased keys go now, not after the TTL. */

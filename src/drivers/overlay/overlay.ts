@@ -79,7 +79,8 @@ export class OverlayDriver implements NetworkDriver {
   async prepareNetwork(net: NetworkRecord): Promise<Record<string, string>> {
     const { mtu } = parseOverlayOptions(net);
     const vni = await this.allocateVni(net.id);
-    return overlayState({ vni, mtu });
+    const { port } = await this.opts.keys.swarmSettings();
+    return overlayState({ vni, mtu, port });
   }
 
   /** The lowest free VNI, claimed with a create-if-absent transaction (never one in use). */
