@@ -3,7 +3,7 @@ import type { Logger } from '../common/log.js';
 import type { Cluster } from './cluster.js';
 import type { ClaimStore } from '../ipam/shared.js';
 import type { PoolSpec } from '../ipam/pools.js';
-import { keys } from './kv.js';
+import { keys, NO_LEADER, storeCall } from './kv.js';
 
 // The overlay's keys in the cluster store (under /weft/net/) and this node's lease for the ones
 // that must go with it: endpoint addresses and the peer records other hosts program their VXLAN
@@ -134,7 +134,7 @@ export class NetKeys {
     if (!etcd) return undefined;
     if (this.claimStore?.etcd === etcd) return this.claimStore.store;
     const full = (k: string) => NET_PREFIX + k;
-    const store: ClaimStore = {
+    const raw: ClaimStore = {
       keys: async (prefix) => (await etcd.getAll().prefix(full(prefix)).keys()).map((k) => k.slice(full(prefix).length)),
       claim: async (key, value, leased) => {
         if (leased) return this.claimLeased(full(key), value || (this.cluster.nodeId ?? ''));
@@ -150,6 +150,14 @@ export class NetKeys {
         for (const k of [...this.held.keys()]) if (k.startsWith(full(prefix))) this.held.delete(k);
         await etcd.delete().prefix(full(prefix)).exec();
       },
+    };
+    // An unreachable store fails fast with swarm's text (503), not a gRPC error.
+    const store: ClaimStore = {
+      keys: (p) => storeCall(NO_LEADER, () => raw.keys(p)),
+      claim: (k, v, l) => storeCall(NO_LEADER, () => raw.claim(k, v, l)),
+      release: (k) => storeCall(NO_LEADER, () => raw.release(k)),
+      releasePrefix: (p) => storeCall(NO_LEADER, () => raw.releasePrefix(p)),
+      defaultPools: () => storeCall(NO_LEADER, () => raw.defaultPools!()),
     };
     this.claimStore = { etcd, store };
     return store;

@@ -5,6 +5,7 @@ import { forbidden, systemError, unavailable } from '../../common/errors.js';
 import type { Cluster, ClusterNode } from '../../cluster/cluster.js';
 import { NET_PREFIX, type NetKeys } from '../../cluster/net-keys.js';
 import { msg } from '../../cluster/messages.js';
+import { NO_LEADER, storeCall } from '../../cluster/kv.js';
 import { throwUnexpected } from '../../kernel/base.js';
 import type { Kernel, Step } from '../../kernel/types.js';
 import type { DriverCapabilities, JoinOptions, NetworkDriver } from '../driver.js';
@@ -78,9 +79,12 @@ export class OverlayDriver implements NetworkDriver {
 
   async prepareNetwork(net: NetworkRecord): Promise<Record<string, string>> {
     const { mtu } = parseOverlayOptions(net);
-    const vni = await this.allocateVni(net.id);
-    const { port } = await this.opts.keys.swarmSettings();
-    return overlayState({ vni, mtu, port });
+    // An unreachable store fails fast with swarm's text (503), not a gRPC error.
+    return storeCall(NO_LEADER, async () => {
+      const vni = await this.allocateVni(net.id);
+      const { port } = await this.opts.keys.swarmSettings();
+      return overlayState({ vni, mtu, port });
+    });
   }
 
   /** The lowest free VNI, claimed with a create-if-absent transaction (never one in use). */
@@ -141,7 +145,7 @@ export class OverlayDriver implements NetworkDriver {
     });
     try {
       this.etcd();
-      await this.publish(net, ep, opts.containerName);
+      await storeCall(NO_LEADER, () => this.publish(net, ep, opts.containerName));
     } catch (err) {
       await this.leave(net, ep, netnsPath).catch(() => undefined);
       throw err;
