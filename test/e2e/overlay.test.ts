@@ -105,6 +105,10 @@ test('weftd killed and restarted on host2: its container keeps its overlay, and 
   assert.equal(r12.code, 0, r12.stdout + r12.stderr + d2.logTail(20));
   const r21 = await ping(d2, 'alpine2', 'alpine1');
   assert.equal(r21.code, 0, r21.stdout + r21.stderr + d2.logTail(20));
+  // A container restarted there comes back on its overlay and its way out.
+  await d2.dockerOk(['restart', '-t', '0', 'alpine2']);
+  await waitFor('alpine1 reaches the restarted alpine2', async () => (await ping(d1, 'alpine1', 'alpine2')).code === 0, 10_000);
+  assert.match(await d2.dockerOk(['exec', 'alpine2', 'ip', 'route']), /^default via \S+ dev eth1/m);
   // A new container there gets an address nobody holds.
   await d2.dockerOk(['run', '-d', '--name', 'after', '--network', 'test-net', 'busybox', 'sleep', '600']);
   const ips = [await inspectIp(d1, 'alpine1', 'test-net'), await inspectIp(d2, 'alpine2', 'test-net'), await inspectIp(d2, 'after', 'test-net')];
