@@ -2,6 +2,8 @@ import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '../common/log.js';
 import type { Cluster } from './cluster.js';
 import type { ClaimStore } from '../ipam/shared.js';
+import type { PoolSpec } from '../ipam/pools.js';
+import { keys, NO_LEADER, storeCall } from './kv.js';
 
 // The overlay's keys in the cluster store (under /weft/net/) and this node's lease for the ones
 // that must go with it: endpoint addresses and the peer records other hosts program their VXLAN
@@ -132,7 +134,7 @@ export class NetKeys {
     if (!etcd) return undefined;
     if (this.claimStore?.etcd === etcd) return this.claimStore.store;
     const full = (k: string) => NET_PREFIX + k;
-    const store: ClaimStore = {
+    const raw: ClaimStore = {
       keys: async (prefix) => (await etcd.getAll().prefix(full(prefix)).keys()).map((k) => k.slice(full(prefix).length)),
       claim: async (key, value, leased) => {
         if (leased) return this.claimLeased(full(key), value || (this.cluster.nodeId ?? ''));
@@ -143,13 +145,35 @@ export class NetKeys {
         this.held.delete(full(key));
         await etcd.delete().key(full(key)).exec();
       },
+      defaultPools: async () => (await this.swarmSettings()).pools,
       releasePrefix: async (prefix) => {
         for (const k of [...this.held.keys()]) if (k.startsWith(full(prefix))) this.held.delete(k);
         await etcd.delete().prefix(full(prefix)).exec();
       },
     };
+    // An unreachable store fails fast with swarm's text (503), not a gRPC error.
+    const store: ClaimStore = {
+      keys: (p) => storeCall(NO_LEADER, () => raw.keys(p)),
+      claim: (k, v, l) => storeCall(NO_LEADER, () => raw.claim(k, v, l)),
+      release: (k) => storeCall(NO_LEADER, () => raw.release(k)),
+      releasePrefix: (p) => storeCall(NO_LEADER, () => raw.releasePrefix(p)),
+      defaultPools: () => storeCall(NO_LEADER, () => raw.defaultPools!()),
+    };
     this.claimStore = { etcd, store };
     return store;
+  }
+
+  /**
+   * What `docker swarm init` set for overlays: --default-addr-pool (with --default-addr-pool-mask-len)
+   * and --data-path-port; Docker's defaults without a swarm record (--cluster-store).
+   */
+  async swarmSettings(): Promise<{ pools: PoolSpec[] | null; port: number }> {
+    const etcd = this.need();
+    const text = await etcd.get(keys.cluster).string();
+    if (!text) return { pools: null, port: 4789 };
+    const rec = JSON.parse(text) as { defaultAddrPool?: string[] | null; subnetSize?: number; dataPathPort?: number };
+    const size = rec.subnetSize || 24;
+    return { pools: rec.defaultAddrPool?.length ? rec.defaultAddrPool.map((base) => ({ base, size })) : null, port: rec.dataPathPort || 4789 };
   }
 
   /** Gives the lease up at once (leave): this node's leased keys go now, not after the TTL. */

@@ -52,6 +52,7 @@ export class OverlayWiring {
     const etcd = inCluster ? this.cluster.etcd : undefined;
     if (this.attached && this.attached.etcd === etcd) return;
     if (this.attached) {
+      if (!etcd) await this.driver.dropAll(); // left the cluster (a new client keeps everything)
       this.engine.registry.detachGlobal();
       await this.attached.store.close();
       this.attached = null;

@@ -17,6 +17,8 @@ export interface ClaimStore {
   claim(key: string, value: string, leased: boolean): Promise<boolean>;
   release(key: string): Promise<void>;
   releasePrefix(prefix: string): Promise<void>;
+  /** The cluster's own default pools (`docker swarm init --default-addr-pool`), null for the driver's. */
+  defaultPools?(): Promise<PoolSpec[] | null>;
 }
 
 const POOLS = 'ipam/pools/';
@@ -98,11 +100,13 @@ export class SharedSpace {
 
   /** Swarm's serial allocation: the first default pool no held pool overlaps. */
   private async nextPredefined(): Promise<{ poolId: string; pool: string }> {
+    const own = await this.claims.defaultPools?.();
+    const predefined = own?.length ? new PredefinedPools(own) : this.predefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const held = await this.heldPools();
       let found: Cidr | null = null;
-      for (let i = 0n; i < this.predefined.length; i++) {
-        const c = this.predefined.at(i);
+      for (let i = 0n; i < predefined.length; i++) {
+        const c = predefined.at(i);
         if (c.family === 4 && !held.some((h) => cidrOverlaps(h, c))) {
           found = c;
           break;

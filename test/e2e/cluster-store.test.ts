@@ -98,3 +98,34 @@ test('overlay networks without swarm commands: scope global, a container on each
   await d2.dockerOk(['network', 'rm', 'gnet']);
   assert.deepEqual(storeKeys(h1, '/weft/net/networks/'), []);
 });
+
+test('the store stopped for 15 s: overlay traffic keeps flowing, store calls fail fast and clearly, all converges after', async () => {
+  const [d1, d2] = lab.daemons;
+  await d1.dockerOk(['network', 'create', '-d', 'overlay', 'outage']);
+  await waitFor('outage on host2', async () => (await d2.dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes('outage'), 10_000);
+  await d1.dockerOk(['run', '-d', '--name', 'o1', '--network', 'outage', 'busybox', 'sleep', '600']);
+  await d2.dockerOk(['run', '-d', '--name', 'o2', '--network', 'outage', 'busybox', 'sleep', '600']);
+  const ping = (d: Daemon, from: string, to: string) => d.docker(['exec', from, 'ping', '-c', '1', '-W', '2', to]);
+  await waitFor('o1 reaches o2', async () => (await ping(d1, 'o1', 'o2')).code === 0, 10_000);
+  etcd!.kill('SIGSTOP');
+  try {
+    const started = Date.now();
+    const r = await d1.docker(['network', 'create', '-d', 'overlay', 'during']);
+    const took = Date.now() - started;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /The swarm does not have a leader|cluster store/);
+    assert.ok(took < 8000, `a store call took ${took} ms`);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const p = await ping(d1, 'o1', 'o2');
+      assert.equal(p.code, 0, `traffic stopped during the outage: ${p.stdout}${p.stderr}`);
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+  } finally {
+    etcd!.kill('SIGCONT');
+  }
+  await waitFor('a store call works again', async () => (await d1.docker(['network', 'create', '-d', 'overlay', 'after'])).code === 0, 20_000);
+  await waitFor('o2 reaches o1 by name again', async () => (await ping(d2, 'o2', 'o1')).code === 0, 20_000);
+  for (const [d, n] of [[d1, 'o1'], [d2, 'o2']] as const) await d.dockerOk(['rm', '-f', n]);
+  await waitFor('outage removable', async () => (await d1.docker(['network', 'rm', 'outage', 'after'])).code === 0, 15_000);
+});

@@ -1,5 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Daemon } from '../helpers/daemons.js';
 import { startSwarmLab, waitFor, type SwarmLab } from '../helpers/swarm-lab.js';
 
@@ -103,6 +105,10 @@ test('weftd killed and restarted on host2: its container keeps its overlay, and 
   assert.equal(r12.code, 0, r12.stdout + r12.stderr + d2.logTail(20));
   const r21 = await ping(d2, 'alpine2', 'alpine1');
   assert.equal(r21.code, 0, r21.stdout + r21.stderr + d2.logTail(20));
+  // A container restarted there comes back on its overlay and its way out.
+  await d2.dockerOk(['restart', '-t', '0', 'alpine2']);
+  await waitFor('alpine1 reaches the restarted alpine2', async () => (await ping(d1, 'alpine1', 'alpine2')).code === 0, 10_000);
+  assert.match(await d2.dockerOk(['exec', 'alpine2', 'ip', 'route']), /^default via \S+ dev eth1/m);
   // A new container there gets an address nobody holds.
   await d2.dockerOk(['run', '-d', '--name', 'after', '--network', 'test-net', 'busybox', 'sleep', '600']);
   const ips = [await inspectIp(d1, 'alpine1', 'test-net'), await inspectIp(d2, 'alpine2', 'test-net'), await inspectIp(d2, 'after', 'test-net')];
@@ -147,7 +153,16 @@ test('a removed container goes from the other hosts; then network rm works and e
   await waitFor('alpine2 gone from host1', async () => (await d1.docker(['exec', 'alpine1', 'nslookup', 'alpine2'])).code !== 0, 10_000);
   await d1.dockerOk(['rm', '-f', 'alpine1']);
   await d1.dockerOk(['network', 'rm', 'test-net']);
+  // Leaving with a container still on an overlay: its overlay goes with the node's cluster state,
+  // no namespace is left behind, and the others can remove the network at once.
+  await d1.dockerOk(['network', 'create', '-d', 'overlay', '--attachable', 'left']);
+  await waitFor('left on host3', async () => (await d3.dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes('left'), 10_000);
+  await d3.dockerOk(['run', '-d', '--name', 'stay', '--network', 'left', 'busybox', 'sleep', '600']);
+  assert.equal(readdirSync(join(d3.execRoot, 'overlay')).length, 1);
   await d3.dockerOk(['swarm', 'leave']);
+  assert.deepEqual(readdirSync(join(d3.execRoot, 'overlay')), []);
+  await waitFor('left removable on host1', async () => (await d1.docker(['network', 'rm', 'left'])).code === 0, 10_000);
+  await d3.dockerOk(['rm', '-f', 'stay']);
   await d2.dockerOk(['swarm', 'leave']);
   await d1.dockerOk(['swarm', 'leave', '--force']);
   assert.doesNotMatch(await d1.dockerOk(['network', 'ls', '--format', '{{.Name}}']), /ingress|test-net/);

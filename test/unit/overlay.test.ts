@@ -47,6 +47,13 @@ test('shared space: default pools are swarm\'s /24s in order, a held subnet is n
   assert.equal((await b.requestPool(undefined, undefined, false)).pool, p1.pool);
 });
 
+test('shared space: the cluster\'s own default pools (swarm init --default-addr-pool, mask length) replace swarm\'s', async () => {
+  const claims = { ...memoryClaims(), defaultPools: async () => [{ base: '10.100.0.0/16', size: 26 }] };
+  const s = new SharedSpace('GlobalDefault', SWARM, claims);
+  assert.equal((await s.requestPool(undefined, undefined, false)).pool, '10.100.0.0/26');
+  assert.equal((await s.requestPool(undefined, undefined, false)).pool, '10.100.0.64/26');
+});
+
 test('shared space: concurrent requests from three hosts never get the same address', async () => {
   const claims = memoryClaims();
   const hosts = [0, 1, 2].map(() => new SharedSpace('GlobalDefault', SWARM, claims));
@@ -79,7 +86,7 @@ test('overlay options: MTU 1450 by default, com.docker.network.driver.mtu honour
   assert.throws(() => parseOverlayOptions(net({ 'com.docker.network.driver.mtu': 'big' })), /invalid MTU/);
   assert.throws(() => parseOverlayOptions(net({ encrypted: '' }), () => false), /lacks IPsec ESP .*and WireGuard/);
   assert.match(encryptedRefusal(() => true).message, /does not implement encrypted/);
-  assert.deepEqual(configOf({ ...net({}), driverState: overlayState({ vni: 4097, mtu: 1450 }) }), { vni: 4097, mtu: 1450 });
+  assert.deepEqual(configOf({ ...net({}), driverState: overlayState({ vni: 4097, mtu: 1450 }) }), { vni: 4097, mtu: 1450, port: 4789 });
 });
 
 test('overlay plans: VXLAN made on the underlay then moved into the network namespace, learning off, ARP proxy; peers as static entries', () => {

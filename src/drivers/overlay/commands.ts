@@ -47,7 +47,7 @@ export function networkUpSteps(net: NetworkRecord, cfg: OverlayConfig, nsPath: s
   ];
   for (const a of gatewayCidrs(net).v4) steps.push({ op: 'addr.replace', ns, dev: BRIDGE, cidr: a, broadcast: true });
   steps.push(
-    { op: 'link.add', name: vx, kind: 'vxlan', mtu: cfg.mtu, vxlan: { vni: cfg.vni, local, port: VXLAN_PORT, learning: false, proxy: true } },
+    { op: 'link.add', name: vx, kind: 'vxlan', mtu: cfg.mtu, vxlan: { vni: cfg.vni, local, port: cfg.port ?? VXLAN_PORT, learning: false, proxy: true } },
     { op: 'link.set', name: vx, netns: ns },
     { op: 'link.set', ns, name: vx, master: BRIDGE, up: true },
   );

@@ -16,6 +16,8 @@ export const VXLAN_PORT = 4789;
 export interface OverlayConfig {
   vni: number;
   mtu: number;
+  /** UDP port of the VXLAN (swarm init --data-path-port; 4789 by default). */
+  port?: number;
 }
 
 /** Validates a new network's options; the VNI comes later from the store. */
@@ -46,11 +48,12 @@ export function encryptedRefusal(hasModule: (m: string) => boolean = kernelHasMo
 }
 
 export function overlayState(cfg: OverlayConfig): Record<string, string> {
-  return { vni: String(cfg.vni), mtu: String(cfg.mtu) };
+  return { vni: String(cfg.vni), mtu: String(cfg.mtu), port: String(cfg.port ?? VXLAN_PORT) };
 }
 
 export function configOf(net: NetworkRecord): OverlayConfig | null {
   const vni = Number(net.driverState?.vni);
   const mtu = Number(net.driverState?.mtu);
-  return Number.isInteger(vni) && vni > 0 && mtu > 0 ? { vni, mtu } : null;
+  const port = Number(net.driverState?.port) || VXLAN_PORT;
+  return Number.isInteger(vni) && vni > 0 && mtu > 0 ? { vni, mtu, port } : null;
 }

@@ -5,6 +5,7 @@ import { forbidden, systemError, unavailable } from '../../common/errors.js';
 import type { Cluster, ClusterNode } from '../../cluster/cluster.js';
 import { NET_PREFIX, type NetKeys } from '../../cluster/net-keys.js';
 import { msg } from '../../cluster/messages.js';
+import { NO_LEADER, storeCall } from '../../cluster/kv.js';
 import { throwUnexpected } from '../../kernel/base.js';
 import type { Kernel, Step } from '../../kernel/types.js';
 import type { DriverCapabilities, JoinOptions, NetworkDriver } from '../driver.js';
@@ -78,8 +79,12 @@ export class OverlayDriver implements NetworkDriver {
 
   async prepareNetwork(net: NetworkRecord): Promise<Record<string, string>> {
     const { mtu } = parseOverlayOptions(net);
-    const vni = await this.allocateVni(net.id);
-    return overlayState({ vni, mtu });
+    // An unreachable store fails fast with swarm's text (503), not a gRPC error.
+    return storeCall(NO_LEADER, async () => {
+      const vni = await this.allocateVni(net.id);
+      const { port } = await this.opts.keys.swarmSettings();
+      return overlayState({ vni, mtu, port });
+    });
   }
 
   /** The lowest free VNI, claimed with a create-if-absent transaction (never one in use). */
@@ -140,7 +145,7 @@ export class OverlayDriver implements NetworkDriver {
     });
     try {
       this.etcd();
-      await this.publish(net, ep, opts.containerName);
+      await storeCall(NO_LEADER, () => this.publish(net, ep, opts.containerName));
     } catch (err) {
       await this.leave(net, ep, netnsPath).catch(() => undefined);
       throw err;
@@ -201,6 +206,13 @@ export class OverlayDriver implements NetworkDriver {
     const node = this.opts.cluster.nodeId!;
     const peer: Peer = { netId: net.id, epId: ep.id, node, vtep: this.opts.cluster.addr!, ip: ep.ipv4.split('/')[0], mac: ep.mac, containerId: ep.containerId, name: name ?? '', aliases: ep.aliases };
     await this.opts.keys.putLeased(this.peers.key(net.id, ep.id), JSON.stringify(peer));
+  }
+
+  /** This node left its cluster: every overlay namespace here goes (the containers' overlay interfaces with them). */
+  async dropAll(): Promise<void> {
+    await this.serial(async () => {
+      for (const id of [...this.realized.keys()]) await this.unrealize(id).catch((err) => this.opts.log.warn({ network: id, err: String(err) }, 'overlay namespace not removed'));
+    });
   }
 
   private async unrealize(netId: string): Promise<void> {
