@@ -216,11 +216,16 @@ export class NetworkService {
     if (registry.endpointsOfNetwork(net.id).length > 0) {
       throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     }
-    await this.ensurePools(net); // so that a plugin's pools are released, not forgotten
+    // The driver first: a network whose driver is gone (a plugin not running) is kept, as
+    // libnetwork keeps it, rather than forgotten with its kernel objects left behind.
+    const driver = await this.driverOf(net);
+    // Its pools, so that a plugin's are released, not forgotten; an IPAM driver that is gone
+    // does not keep the network (libnetwork's ipamRelease only warns).
+    await this.ensurePools(net).catch((err: unknown) => log.warn({ network: net.name, ipam: net.ipam.driver, err: String(err) }, 'pools not released: IPAM driver not available'));
     await registry.networks.delete(net.id);
     await ipam.releasePools(net.id);
     faultPoint('network.rm.after-record');
-    await (await this.driverOf(net)).deleteNetwork(net);
+    await driver.deleteNetwork(net);
     log.info({ network: net.name, id: net.id }, 'network removed');
     this.deps.events.emit({ type: 'network', action: 'destroy', network: net });
   }
