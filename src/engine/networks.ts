@@ -42,6 +42,12 @@ export interface NetworkDeps {
 
 const PREDEFINED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
 
+/** A network's drivers, looked up before the engine's lock (value, or what the lookup threw). */
+interface Prefetched {
+  driver: { value: NetworkDriver | null } | { error: unknown };
+  ipam: { value: IpamDriver } | { error: unknown };
+}
+
 const UNKNOWN_DRIVER: DriverCapabilities = { scope: 'local', ipam: true, singleton: false, publishesPorts: false, dns: 'names', sandbox: 'interface' };
 
 
@@ -146,23 +152,30 @@ export class NetworkService {
     return this.capabilities(net).dns;
   }
 
-  create(req: NetworkCreateRequest, predefined = false): Promise<NetworkRecord> {
-    return this.deps.serial.run(() => this.createLocked(req, predefined));
+  async create(req: NetworkCreateRequest, predefined = false): Promise<NetworkRecord> {
+    // The drivers are had before the lock: activating a plugin (up to its call deadline when its
+    // socket refuses) holds up nobody else. Their errors are reported in Docker's order, after
+    // the name checks.
+    const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+    const found = { driver: await settle(this.deps.drivers.resolve(req.Driver || 'bridge')), ipam: await settle(this.ipamDriver(req.IPAM?.Driver || 'default')) };
+    return this.deps.serial.run(() => this.createLocked(req, predefined, found));
   }
 
-  private async createLocked(req: NetworkCreateRequest, predefined: boolean): Promise<NetworkRecord> {
+  private async createLocked(req: NetworkCreateRequest, predefined: boolean, found: Prefetched): Promise<NetworkRecord> {
     const { registry, ipam, log } = this.deps;
     const name = req.Name ?? '';
     if (!predefined && PREDEFINED_NAMES.has(name)) throw forbidden(`operation is not permitted on predefined ${name} network `);
     if (req.CheckDuplicate !== false && registry.networks.all().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
     if (!name) throw invalid('invalid name: ');
     const driverName = req.Driver || 'bridge';
-    const driver = await this.deps.drivers.resolve(driverName);
+    if ('error' in found.driver) throw found.driver.error;
+    const driver = found.driver.value;
     if (!driver) throw notFound(`plugin "${driverName}" not found`);
     const caps = driver.capabilities;
     if (!predefined && caps.singleton) throw forbidden(`only one instance of "${driverName}" network is allowed`);
     const ipamDriver = req.IPAM?.Driver || 'default';
-    const ipamImpl = await this.ipamDriver(ipamDriver);
+    if ('error' in found.ipam) throw found.ipam.error;
+    const ipamImpl = found.ipam.value;
 
     const net: NetworkRecord = {
       id: newId(),
