@@ -111,6 +111,7 @@ export function networkHandlers(stateFile: string, log: (m: string) => void): Re
       if (!ep) throw new Error(`sample: no endpoint ${b.EndpointID}`);
       unpublish(ep.ports);
       ep.ports = publish(b.Options?.['com.docker.network.portmap'] ?? [], ep.ip);
+      if (ep.ports.length) log(`published for ${b.EndpointID.slice(0, 12)}: ${ep.ports.join(', ')}`);
       save();
       return {};
     },

@@ -54,6 +54,9 @@ export function gatewayBridgeRequest(): NetworkCreateRequest {
   };
 }
 
+/** How long the start waits for the drivers (plugins) of stored networks. */
+const ACTIVATION_WAIT_MS = 3000;
+
 // The composition root of the engine: records, IPAM, drivers, sandboxes and containers, wired once.
 export class Engine {
   readonly registry: Registry;
@@ -126,7 +129,11 @@ export class Engine {
     await this.activateDrivers();
     for (const net of registry.networks.all()) {
       // An IPAM driver that cannot answer now (a plugin not running) must not keep the daemon
-      // down: the network's requests fail until a restart finds it.
+      // down: the network's pools are replayed at its next use (NetworkService.ensurePools).
+      if (net.ipam.config.length && !opts.ipamDrivers.get(net.ipam.driver || 'default')) {
+        opts.log.error({ network: net.name, ipam: net.ipam.driver }, 'pools not restored: IPAM driver not available yet');
+        continue;
+      }
       await this.networks.restorePools(net).catch((err: unknown) => opts.log.error({ network: net.name, ipam: net.ipam.driver, err: String(err) }, 'pools not restored'));
     }
     for (const ep of registry.endpoints.all()) {
@@ -175,13 +182,17 @@ export class Engine {
    * restored; one that cannot be found leaves its networks as they are, to be restored at its first use.
    */
   private async activateDrivers(): Promise<void> {
-    const names = new Set(this.registry.networks.all().map((n) => n.driver));
+    const nets = this.registry.networks.all();
     const missing: string[] = [];
-    await Promise.all(
-      [...names].map(async (name) => {
-        if (!(await this.opts.drivers.resolve(name).catch(() => null))) missing.push(name);
+    // A plugin whose socket refuses is waited for up to its call deadline; the start waits a few
+    // seconds at most (what answers later is registered then).
+    const within = <T>(p: Promise<T>) => Promise.race([p.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), ACTIVATION_WAIT_MS).unref())]);
+    await Promise.all([
+      ...[...new Set(nets.map((n) => n.driver))].map(async (name) => {
+        if (!(await within(this.opts.drivers.resolve(name)))) missing.push(name);
       }),
-    );
+      ...[...new Set(nets.map((n) => n.ipam.driver || 'default'))].map((name) => within(this.opts.ipamDrivers.resolve(name))),
+    ]);
     if (missing.length) this.retryDrivers(missing);
   }
 

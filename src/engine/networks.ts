@@ -42,6 +42,12 @@ export interface NetworkDeps {
 
 const PREDEFINED_NAMES = new Set(['bridge', 'host', 'none', 'default']);
 
+/** A network's drivers, looked up before the engine's lock (value, or what the lookup threw). */
+interface Prefetched {
+  driver: { value: NetworkDriver | null } | { error: unknown };
+  ipam: { value: IpamDriver } | { error: unknown };
+}
+
 const UNKNOWN_DRIVER: DriverCapabilities = { scope: 'local', ipam: true, singleton: false, publishesPorts: false, dns: 'names', sandbox: 'interface' };
 
 
@@ -154,28 +160,40 @@ export class NetworkService {
     return this.capabilities(net).dns;
   }
 
-  create(req: NetworkCreateRequest, predefined = false): Promise<NetworkRecord> {
-    return this.deps.serial.run(() => this.createLocked(req, predefined));
+  async create(req: NetworkCreateRequest, predefined = false): Promise<NetworkRecord> {
+    // The drivers are had before the lock: activating a plugin (up to its call deadline when its
+    // socket refuses) holds up nobody else. Their errors are reported in Docker's order, after
+    // the name checks.
+    const found = await this.prefetch(req);
+    return this.deps.serial.run(() => this.createLocked(req, predefined, found));
+  }
+
+  /** The network's drivers, or why they could not be had (reported later, in Docker's order). */
+  private async prefetch(req: NetworkCreateRequest): Promise<Prefetched> {
+    const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+    return { driver: await settle(this.deps.drivers.resolve(req.Driver || 'bridge')), ipam: await settle(this.ipamDriver(req.IPAM?.Driver || 'default')) };
   }
 
   /** create() for a caller already inside the engine's serial section (a container start). */
-  createInSection(req: NetworkCreateRequest): Promise<NetworkRecord> {
-    return this.createLocked(req, false);
+  async createInSection(req: NetworkCreateRequest): Promise<NetworkRecord> {
+    return this.createLocked(req, false, await this.prefetch(req));
   }
 
-  private async createLocked(req: NetworkCreateRequest, predefined: boolean): Promise<NetworkRecord> {
+  private async createLocked(req: NetworkCreateRequest, predefined: boolean, found: Prefetched): Promise<NetworkRecord> {
     const { registry, ipam, log } = this.deps;
     const name = req.Name ?? '';
     if (!predefined && PREDEFINED_NAMES.has(name)) throw forbidden(`operation is not permitted on predefined ${name} network `);
     if (req.CheckDuplicate !== false && registry.networks.all().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
     if (!name) throw invalid('invalid name: ');
     const driverName = req.Driver || 'bridge';
-    const driver = await this.deps.drivers.resolve(driverName);
+    if ('error' in found.driver) throw found.driver.error;
+    const driver = found.driver.value;
     if (!driver) throw notFound(`plugin "${driverName}" not found`);
     const caps = driver.capabilities;
     if (!predefined && caps.singleton) throw forbidden(`only one instance of "${driverName}" network is allowed`);
     const ipamDriver = req.IPAM?.Driver || 'default';
-    const ipamImpl = await this.ipamDriver(ipamDriver);
+    if ('error' in found.ipam) throw found.ipam.error;
+    const ipamImpl = found.ipam.value;
 
     const net: NetworkRecord = {
       id: newId(),
@@ -229,9 +247,13 @@ export class NetworkService {
     if (registry.endpointsOfNetwork(net.id).length > 0) {
       throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     }
+    // The driver first: a network whose driver is gone (a plugin not running) is kept, as
+    // libnetwork keeps it, rather than forgotten with its kernel objects left behind.
     const driver = await this.driverOf(net);
     await driver.checkRemove?.(net);
-    await this.ensurePools(net); // so that a plugin's pools are released, not forgotten
+    // Its pools, so that a plugin's are released, not forgotten; an IPAM driver that is gone
+    // does not keep the network (libnetwork's ipamRelease only warns).
+    await this.ensurePools(net).catch((err: unknown) => log.warn({ network: net.name, ipam: net.ipam.driver, err: String(err) }, 'pools not released: IPAM driver not available'));
     await registry.networks.delete(net.id);
     await ipam.releasePools(net.id);
     faultPoint('network.rm.after-record');

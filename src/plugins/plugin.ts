@@ -14,6 +14,9 @@ import { PluginDiscovery, PluginTrustError, type PluginAddress } from './discove
 
 export type PluginInterface = 'NetworkDriver' | 'IpamDriver';
 
+/** Calls kept for a plugin that is down, at most (a plugin that never returns must not grow the daemon). */
+const MAX_PENDING = 10_000;
+
 interface Pending {
   method: string;
   body: unknown;
@@ -55,6 +58,7 @@ export class Plugin {
       await this.call(iface, method, body);
     } catch (err) {
       if (!(err instanceof PluginCallError && err.unreachable)) throw err;
+      if (this.pending.length >= MAX_PENDING) this.log.error({ plugin: this.name, dropped: this.pending.shift()?.method }, 'too many calls kept for a plugin that is down: the oldest is dropped');
       this.pending.push({ method: `${iface}.${method}`, body });
       this.log.warn({ plugin: this.name, method, err: err.message }, 'plugin unreachable: the call is kept and sent again when it answers');
       this.scheduleRetry(this.retryDelay);

@@ -210,6 +210,19 @@ test('plugins: a hanging plugin fails its own request; a plugin killed mid-join 
   env.plugins.push(sample);
   await until('the kept DeleteNetwork and ReleasePool', () => bridges() === 1 && Object.keys(ipamState(dir)).length === 1);
 
+  // A plugin hanging in its handshake holds up nobody else: activation happens outside the
+  // engine's lock (a bridge network is made meanwhile, at once).
+  env.plugins.push(await startSamplePlugin(d.netns, dir, ['--name', 'mute', '--ipam-name', 'mute-ipam', '--hang', 'Plugin.Activate']));
+  const muted = d.docker(['network', 'create', '-d', 'mute', 'mn']);
+  await env.plugins.at(-1)!.waitFor(/Plugin\.Activate/);
+  const t2 = Date.now();
+  await d.dockerOk(['network', 'create', 'plainnet']);
+  assert.ok(Date.now() - t2 < 1500, `a bridge network waited ${Date.now() - t2} ms behind a plugin's handshake`);
+  const m = await muted;
+  assert.notEqual(m.code, 0);
+  assert.match(m.stderr, /mute\.sock\/Plugin\.Activate": context deadline exceeded/);
+  await d.dockerOk(['network', 'rm', 'plainnet']);
+
   // Killed mid-join: CreateEndpoint made a veth, Join never answers, the plugin dies.
   await sample.kill();
   sample = await startSamplePlugin(d.netns, dir, ['--hang', 'NetworkDriver.Join']);

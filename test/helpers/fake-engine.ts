@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/common/log.js';
 import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
-import { DriverRegistry, type DriverCapabilities, type NetworkDriver } from '../../src/drivers/driver.js';
+import { DriverRegistry, type DriverCapabilities, type EndpointUpdate, type NetworkDriver } from '../../src/drivers/driver.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DefaultIpam, IpamRegistry, NullIpam } from '../../src/ipam/index.js';
 import type { ImageStore } from '../../src/runtime/images.js';
@@ -47,7 +47,7 @@ export class FakeDriver implements NetworkDriver {
   async deleteNetwork(net: NetworkRecord): Promise<void> {
     this.record({ op: 'delete', network: net.name });
   }
-  async join(net: NetworkRecord, ep: EndpointRecord, _netns: string, opts: { defaultRoute: boolean }): Promise<void> {
+  async join(net: NetworkRecord, ep: EndpointRecord, _netns: string, opts: { defaultRoute: boolean }): Promise<void | EndpointUpdate> {
     this.record({ op: 'join', network: net.name, endpoint: ep, defaultRoute: opts.defaultRoute });
   }
   async leave(net: NetworkRecord, ep: EndpointRecord): Promise<void> {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { EngineEvent } from '../../src/common/events.js';
 import { WeftError } from '../../src/common/errors.js';
 import { BRIDGE_LIKE, FakeDriver, fakeEngine } from '../helpers/fake-engine.js';
+import type { EndpointRecord, NetworkRecord } from '../../src/common/model.js';
 
 // The network, sandbox and connection services with fake drivers, kernel and runtime: which
 // driver calls they make and in what order, what the records and IPAM hold, which events they
@@ -103,4 +104,27 @@ test('connect refuses by sandbox kind (host, none), not by driver name', async (
   await assert.rejects(w.engine.connections.connect('n', none.id, null), /private \(none\) mode/);
   assert.equal(w.engine.sandboxes.kind(h), 'host');
   assert.equal(w.engine.sandboxes.kind(none), 'isolated');
+});
+
+test('settings a driver chose at join (a plugin\'s address with the null IPAM, its gateway) are recorded and announced', async (t) => {
+  class Choosing extends FakeDriver {
+    override async join(net: NetworkRecord, ep: EndpointRecord, netns: string, opts: { defaultRoute: boolean }) {
+      await super.join(net, ep, netns, opts);
+      return ep.ipv4 ? undefined : { ipv4: '10.66.0.7/24', mac: '02:42:0a:42:00:07', gateway4: '10.66.0.1' };
+    }
+  }
+  const w = await fakeEngine([new Choosing('chooser', BRIDGE_LIKE)]);
+  t.after(() => w.close());
+  await w.engine.networks.create({ Name: 'own', Driver: 'chooser', IPAM: { Driver: 'null' } });
+  const connected: EndpointRecord[] = [];
+  w.engine.events.subscribe((e) => {
+    if (e.type === 'network' && e.action === 'connect') connected.push(e.endpoint);
+  });
+  const c = await w.engine.containers.create({ Image: 'alpine', Cmd: ['sleep', '1'], HostConfig: { NetworkMode: 'own' } }, 'q1');
+  await w.engine.containers.start(c.id);
+  const [ep] = w.engine.registry.endpointsOfContainer(c.id);
+  assert.deepEqual([ep?.ipv4, ep?.mac, ep?.gateway4], ['10.66.0.7/24', '02:42:0a:42:00:07', '10.66.0.1']);
+  assert.equal(connected[0]?.ipv4, '10.66.0.7/24', 'the connect event (the DNS table) has the chosen address');
+  await w.engine.containers.remove(c.id, true);
+  assert.equal(w.engine.registry.endpoints.byId.size, 0);
 });
