@@ -147,6 +147,11 @@ describe('docker stats and docker top (weftd)', { skip: !weftdBuilt(), timeout: 
     const pid = Number(lines[1].trim().split(/\s+/)[1]);
     const inspect = JSON.parse(await d.dockerOk(['inspect', 'srv']))[0];
     assert.equal(pid, inspect.State.Pid, 'the PID is the host\'s');
+    for (const args of [['srv'], ['srv', '-o', 'pid,comm'], ['srv', '-o', 'user,pid,args']]) {
+      const w = await d.weft(['top', ...args]);
+      const dk = await d.docker(['top', ...args]);
+      assert.equal(w.stdout, dk.stdout, `weft top ${args.join(' ')} prints what docker top prints`);
+    }
     const aux = await d.dockerOk(['top', 'cli', 'aux']);
     assert.match(aux.split('\n')[0], /USER\s+PID\s+%CPU\s+%MEM/);
     assert.ok(aux.split('\n').some((l) => / sleep 1000$/.test(l)), aux);
