@@ -11,6 +11,7 @@ import { registerNetwork } from './commands/network.js';
 import { registerPs } from './commands/ps.js';
 import { registerSystem } from './commands/system.js';
 import { registerTop } from './commands/top.js';
+import { registerStats } from './commands/stats.js';
 import { TemplateError } from './template.js';
 
 export function buildProgram(): Command {
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerStreaming(program);
   registerPs(program);
   registerTop(program);
+  registerStats(program);
   registerInspect(program);
   registerImage(program);
   registerEvents(program);
@@ -47,6 +49,7 @@ export function buildProgram(): Command {
   registerStreaming(container);
   registerPs(container, 'ls').aliases(['list', 'ps']);
   registerTop(container);
+  registerStats(container);
   registerInspect(container, 'container');
   return program;
 }
