@@ -10,6 +10,8 @@ import { registerInspect } from './commands/inspect.js';
 import { registerNetwork } from './commands/network.js';
 import { registerPs } from './commands/ps.js';
 import { registerSystem } from './commands/system.js';
+import { registerTop } from './commands/top.js';
+import { registerStats } from './commands/stats.js';
 import { TemplateError } from './template.js';
 
 export function buildProgram(): Command {
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerContainer(program);
   registerStreaming(program);
   registerPs(program);
+  registerTop(program);
+  registerStats(program);
   registerInspect(program);
   registerImage(program);
   registerEvents(program);
@@ -44,6 +48,8 @@ export function buildProgram(): Command {
   registerContainer(container);
   registerStreaming(container);
   registerPs(container, 'ls').aliases(['list', 'ps']);
+  registerTop(container);
+  registerStats(container);
   registerInspect(container, 'container');
   return program;
 }

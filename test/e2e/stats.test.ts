@@ -72,6 +72,17 @@ describe('docker stats and docker top (weftd)', { skip: !weftdBuilt(), timeout: 
     assert.equal(Number(pids), 1, 'srv runs httpd alone');
     const [cliRx] = rows.cli[0].split(' / ').map(bytesOf);
     assert.ok(cliRx >= 12e6, `cli received ${rows.cli[0]}`);
+    // weft stats prints the same figures (read again: allow the few bytes of ARP in between).
+    const w = await d.weft(['stats', '--no-stream', '--format', '{{.Name}}|{{.NetIO}}|{{.PIDs}}', 'srv', 'cli']);
+    assert.equal(w.code, 0, w.stderr);
+    const wrows = Object.fromEntries(w.stdout.trim().split('\n').map((l) => [l.split('|')[0], l.split('|').slice(1)]));
+    for (const name of ['srv', 'cli']) {
+      assert.equal(wrows[name][1], rows[name][3], `${name} PIDs`);
+      const [a, b] = [wrows[name][0], rows[name][0]].map((x) => x.split(' / ').map(bytesOf));
+      assert.ok(Math.abs(a[0] - b[0]) <= Math.max(2e3, b[0] * 0.01) && Math.abs(a[1] - b[1]) <= Math.max(2e3, b[1] * 0.01), `weft stats NET I/O ${wrows[name][0]}, docker stats ${rows[name][0]}`);
+    }
+    const header = async (run: (a: string[]) => Promise<{ stdout: string }>) => (await run(['stats', '--no-stream', 'srv'])).stdout.split('\n')[0].split(/\s{2,}/);
+    assert.deepEqual(await header((a) => d.weft(a)), await header((a) => d.docker(a)));
     console.log(`# stats: srv NET I/O ${netIO}, kernel rx ${k2.rx} tx ${k2.tx}; CPU ${cpu}, MEM ${mem}, PIDs ${pids}`);
   });
 
@@ -147,6 +158,11 @@ describe('docker stats and docker top (weftd)', { skip: !weftdBuilt(), timeout: 
     const pid = Number(lines[1].trim().split(/\s+/)[1]);
     const inspect = JSON.parse(await d.dockerOk(['inspect', 'srv']))[0];
     assert.equal(pid, inspect.State.Pid, 'the PID is the host\'s');
+    for (const args of [['srv'], ['srv', '-o', 'pid,comm'], ['srv', '-o', 'user,pid,args']]) {
+      const w = await d.weft(['top', ...args]);
+      const dk = await d.docker(['top', ...args]);
+      assert.equal(w.stdout, dk.stdout, `weft top ${args.join(' ')} prints what docker top prints`);
+    }
     const aux = await d.dockerOk(['top', 'cli', 'aux']);
     assert.match(aux.split('\n')[0], /USER\s+PID\s+%CPU\s+%MEM/);
     assert.ok(aux.split('\n').some((l) => / sleep 1000$/.test(l)), aux);

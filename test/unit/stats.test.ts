@@ -94,3 +94,20 @@ test('a stats stream ends when its client goes away', { timeout: 20_000 }, async
   await new Promise((r) => setTimeout(r, 2500));
   assert.equal(reads, atClose, `the stream kept sampling after its client left (${atClose} -> ${reads})`);
 });
+
+test('weft stats rows: docker\'s CPU %, memory without inactive file cache, decimal I/O, binary memory', async () => {
+  const { statsRow, bytesSize } = await import('../../src/cli/commands/stats.js');
+  const s = {
+    id: 'a'.repeat(64),
+    name: '/web',
+    cpu_stats: { cpu_usage: { total_usage: 3e9, percpu_usage: [1, 2] }, system_cpu_usage: 20e9, online_cpus: 2 },
+    precpu_stats: { cpu_usage: { total_usage: 2e9 }, system_cpu_usage: 10e9 },
+    memory_stats: { usage: 10 * 1024 * 1024, limit: 1024 ** 3, stats: { total_inactive_file: 2 * 1024 * 1024 } },
+    networks: { eth0: { rx_bytes: 1500, tx_bytes: 12_600_000 }, eth1: { rx_bytes: 500, tx_bytes: 0 } },
+    blkio_stats: { io_service_bytes_recursive: [{ op: 'read', value: 4096 }, { op: 'Write', value: 1e6 }] },
+    pids_stats: { current: 3 },
+  };
+  const r = statsRow(s, 'web', false);
+  assert.deepEqual(r, { ID: 'aaaaaaaaaaaa', Name: 'web', Container: 'web', CPUPerc: '20.00%', MemUsage: '8MiB / 1GiB', MemPerc: '0.78%', NetIO: '2kB / 12.6MB', BlockIO: '4.1kB / 1MB', PIDs: '3' });
+  assert.equal(bytesSize(4_574_822), '4.363MiB');
+});

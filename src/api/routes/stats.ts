@@ -74,7 +74,8 @@ async function stream(engine: Engine, c: ContainerRecord, res: ServerResponse, s
   while (!signal.aborted && !res.destroyed) {
     const cur = await sampleOf(engine, c.id, sampler);
     if (signal.aborted || res.destroyed) break;
-    res.write(JSON.stringify(statsJson(c, cur, prev)) + '\n');
+    // The record of now: a rename shows in the next frame, as with dockerd.
+    res.write(JSON.stringify(statsJson(engine.registry.containers.byId.get(c.id) ?? c, cur, prev)) + '\n');
     prev = cur;
     await sleep(INTERVAL_MS, undefined, { signal }).catch(() => undefined);
   }
