@@ -2,15 +2,15 @@ import type { EndpointRecord } from '../common/model.js';
 import type { MacvlanMode, Step } from '../kernel/types.js';
 
 // The container side of an endpoint, shared by every driver whose sandbox is an 'interface'
-// (bridge, macvlan; overlay and remote plugins later): how the interface gets into the sandbox
+// (bridge, macvlan, overlay, remote plugins): how the interface gets into the sandbox
 // under its final name and MAC, then its addresses, link state and default routes there, and how
 // it is taken out again. Pure builders of plan steps; the driver puts them in its own plan (one
 // kernel round trip per operation) around its host-side steps.
 
 /** How an endpoint's interface reaches the sandbox. */
 export type Arrival =
-  /** A veth pair: the host end stays in the daemon's namespace, the peer is created inside the sandbox. */
-  | { via: 'veth'; hostName: string; mtu?: number }
+  /** A veth pair: the host end in the daemon's namespace (or hostNs: an overlay's network namespace), the peer created inside the sandbox. */
+  | { via: 'veth'; hostName: string; mtu?: number; hostNs?: string }
   /** A child of a parent link in the daemon's namespace (macvlan), created straight inside the sandbox. */
   | { via: 'child'; kind: 'macvlan'; parent: string; mode?: MacvlanMode; mtu?: number }
   /** A link that already exists in the daemon's namespace (e.g. a remote plugin's), moved in, then renamed and given its MAC there. */
@@ -22,7 +22,7 @@ export function arrivalSteps(ep: EndpointRecord, netnsPath: string, a: Arrival):
   switch (a.via) {
     case 'veth':
       // Made in place: no rename and no move, and the MAC is set before the peer is visible.
-      return [{ op: 'link.add', name: a.hostName, kind: 'veth', mtu: a.mtu, peer: { name: ep.ifname, mtu: a.mtu, mac, netns: netnsPath } }];
+      return [{ op: 'link.add', name: a.hostName, kind: 'veth', mtu: a.mtu, ...(a.hostNs ? { netns: a.hostNs } : {}), peer: { name: ep.ifname, mtu: a.mtu, mac, netns: netnsPath } }];
     case 'child':
       return [{ op: 'link.add', name: ep.ifname, kind: a.kind, parent: a.parent, netns: netnsPath, mac, mode: a.mode, ...(a.mtu ? { mtu: a.mtu } : {}) }];
     case 'move':

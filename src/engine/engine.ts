@@ -174,6 +174,7 @@ export class Engine {
     await settleConnections(recovery, running.map((id) => registry.containers.byId.get(id)!));
     this.removeOrphanNetns(new Set(running.map((id) => this.sandboxes.netnsPathFor(registry.containers.byId.get(id)!))));
     await this.runtime.recover(running);
+    this.rewriteFilesOnLateDrivers();
     opts.log.info({ networks: registry.networks.byId.size, containers: registry.containers.byId.size, running: running.length }, 'engine reconciled');
   }
 
@@ -194,6 +195,27 @@ export class Engine {
       ...[...new Set(nets.map((n) => n.ipam.driver || 'default'))].map((name) => within(this.opts.ipamDrivers.resolve(name))),
     ]);
     if (missing.length) this.retryDrivers(missing);
+  }
+
+  /**
+   * A container's resolv.conf depends on its networks' drivers (which ones the embedded DNS
+   * listens on): files written while a driver was missing (a plugin not up when the daemon
+   * restarted) are written again once it registers.
+   */
+  private rewriteFilesOnLateDrivers(): void {
+    let started = false;
+    this.opts.drivers.onRegister((d) => {
+      if (!started) return; // those registered already: the files were written with them
+      for (const c of this.registry.containers.all()) {
+        if (c.state.status !== 'running' || !c.networks.some((a) => this.registry.networks.byId.get(a.networkId)?.driver === d.name)) continue;
+        try {
+          this.containers.writeFiles(c);
+        } catch (err) {
+          this.opts.log.warn({ container: c.name, err: String(err) }, 'could not rewrite the container files');
+        }
+      }
+    });
+    started = true;
   }
 
   /**

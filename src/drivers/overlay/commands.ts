@@ -2,6 +2,7 @@ import type { EndpointRecord, NetworkRecord } from '../../common/model.js';
 import type { Step } from '../../kernel/types.js';
 import { macFromNetworkId } from '../../common/mac.js';
 import { gatewayCidrs } from '../bridge/commands.js';
+import { arrivalSteps, sandboxSteps } from '../plumbing.js';
 import { VXLAN_PORT, type OverlayConfig } from './options.js';
 
 // Pure builders of the overlay driver's kernel plans, laid out as Docker's overlay driver does
@@ -59,17 +60,18 @@ export function networkDownSteps(nsPath: string): Step[] {
   return [{ op: 'netns.delete', path: nsPath, tolerate: 'gone' }];
 }
 
-/** The container's veth: its host end made straight into the network's namespace, on br0. */
+/**
+ * The container's veth (the shared container-side plumbing), its host end made straight into the
+ * network's namespace, on br0. No default route: an overlay's way out is docker_gwbridge.
+ */
 export function joinSteps(cfg: OverlayConfig, ep: EndpointRecord, nsPath: string, sandbox: string): Step[] {
   const veth = ep.hostIfname;
-  const steps: Step[] = [
+  return [
     { op: 'link.del', ns: nsPath, name: veth, tolerate: 'gone' },
-    { op: 'link.add', name: veth, kind: 'veth', mtu: cfg.mtu, netns: nsPath, peer: { name: ep.ifname, mtu: cfg.mtu, mac: ep.mac || undefined, netns: sandbox } },
+    ...arrivalSteps(ep, sandbox, { via: 'veth', hostName: veth, mtu: cfg.mtu, hostNs: nsPath }),
     { op: 'link.set', ns: nsPath, name: veth, master: BRIDGE, up: true },
+    ...sandboxSteps(ep, false, sandbox),
   ];
-  if (ep.ipv4) steps.push({ op: 'addr.replace', ns: sandbox, dev: ep.ifname, cidr: ep.ipv4, broadcast: true });
-  steps.push({ op: 'link.set', ns: sandbox, name: ep.ifname, up: true });
-  return steps;
 }
 
 export function leaveSteps(ep: EndpointRecord, nsPath: string): Step[] {
