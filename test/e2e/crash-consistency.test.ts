@@ -187,21 +187,41 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
     model = await readModel(d);
 
     if (plan.mode === 'timed') {
-      // 1-3 operations on disjoint objects at once, SIGKILL from outside after a random delay.
-      const busy = new Set<string>();
-      const ops: Op[] = [];
-      for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) {
-        const op = pickOp(model, rand, [], busy, nets(model));
-        if (!op) break;
-        op.touches.forEach((x) => busy.add(x));
-        ops.push(op);
+      // 1-3 operations on disjoint objects at once, SIGKILL from outside after a random delay;
+      // when they all finished before it, another batch (the kill must land inside one).
+      let during: Op[] = [];
+      for (let batch = 0; batch < 5 && during.length === 0; batch++) {
+        const busy = new Set<string>();
+        const ops: Op[] = [];
+        for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) {
+          const op = pickOp(model, rand, [], busy, nets(model));
+          if (!op) break;
+          op.touches.forEach((x) => busy.add(x));
+          ops.push(op);
+        }
+        const pending = new Set(ops);
+        let killing = false;
+        const failedEarly = (err: unknown) => {
+          if (err instanceof ApiFailure && err.status < 500) stats.rejected.push(err.message);
+          else problems.push(`[after a kill at ${lastKill}] ${(err as Error).message}`);
+        };
+        const runs = ops.map((op) =>
+          op.run(d).then(
+            () => pending.delete(op),
+            (err) => {
+              if (killing) return; // the kill's doing
+              pending.delete(op);
+              failedEarly(err);
+            },
+          ),
+        );
+        await sleep(Math.floor(rand() * 150)); // most operations take 20-400 ms here
+        during = [...pending];
+        killing = true;
+        if (during.length || batch === 4) await d.kill9();
+        await Promise.all(runs);
+        if (!during.length) model = await readModel(d);
       }
-      const pending = new Set(ops);
-      const runs = ops.map((op) => op.run(d).then(() => pending.delete(op), () => undefined));
-      await sleep(Math.floor(rand() * 150)); // most operations take 20-400 ms here
-      const during = [...pending];
-      await d.kill9();
-      await Promise.all(runs);
       faultsLogged();
       inflight = during;
       lastKill = `a timed SIGKILL during ${during.map((o) => o.label).join(', ') || 'no operation'}`;
