@@ -59,7 +59,7 @@ interface Stats {
   ms: { start: number; check: number; ops: number };
 }
 
-test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and container operations, checked after every restart`, { timeout: 600_000, skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
+test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and container operations, checked after every restart`, { timeout: Math.max(600_000, TARGET * 6000), skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
   console.log(`seed ${SEED}, target ${TARGET} kill points`);
   const t0 = performance.now();
   const rand = mulberry32(SEED);
