@@ -18,10 +18,10 @@ import { ApiFailure, pickOp, preferredFor, readModel, type Model, type Op } from
 // teardown finds nothing left.
 //
 // One daemon, one namespace and one data root for the whole run: each kill costs one restart
-// (~0.5 s), which also arms the next kill. WEFT_CRASH_POINTS=<n> (default 110) kills more,
+// (~0.5-1 s), which also arms the next kill. WEFT_CRASH_POINTS=<n> (default 100) kills more,
 // WEFT_CRASH_SEED=<n> replays a run (the seed is printed).
 
-const TARGET = Number(process.env.WEFT_CRASH_POINTS ?? 110);
+const TARGET = Number(process.env.WEFT_CRASH_POINTS ?? 100);
 const SEED = Number(process.env.WEFT_CRASH_SEED ?? Date.now() % 100000);
 const POINTS = Object.keys(FAULT_POINTS);
 const OPS_PER_CYCLE = 25;
