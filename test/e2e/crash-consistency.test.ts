@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { FAULT_POINTS, mulberry32 } from '../../src/common/faults.js';
 import { startDaemon, weftdBuilt } from '../helpers/daemons.js';
 import { checkConsistency } from '../helpers/consistency.js';
+import { readStore, type StoreState } from '../helpers/kernel-view.js';
 import { until, sleep } from '../helpers/clients.js';
 import { ApiFailure, pickOp, preferredFor, readModel, type Model, type Op } from './crash-workload.js';
 
@@ -57,6 +58,8 @@ interface Stats {
   rejected: string[];
   /** Milliseconds spent starting weftd, checking, and in operations. */
   ms: { start: number; check: number; ops: number };
+  /** Running containers the kills' operations did not touch, compared before and after (keepers included). */
+  kept: number;
 }
 
 test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and container operations, checked after every restart`, { timeout: Math.max(600_000, TARGET * 6000), skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
@@ -66,7 +69,7 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   const d = await startDaemon('weft');
   t.after(() => d.stop());
   const problems: string[] = [];
-  const stats: Stats = { kills: 0, byMode: { point: 0, nth: 0, random: 0, timed: 0, recovery: 0 }, points: new Map(), idleKills: 0, missed: [], checks: 0, retries: 0, cycles: 0, rejected: [], ms: { start: 0, check: 0, ops: 0 } };
+  const stats: Stats = { kills: 0, byMode: { point: 0, nth: 0, random: 0, timed: 0, recovery: 0 }, points: new Map(), idleKills: 0, missed: [], checks: 0, retries: 0, cycles: 0, rejected: [], ms: { start: 0, check: 0, ops: 0 }, kept: 0 };
 
   // Two keepers that no operation touches: every crash must leave them running, with their
   // process, their addresses and their reachability (the checker pings k1 <-> k2).
@@ -94,6 +97,16 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   const nets = (m: Model) => ['bridge', 'keepnet', ...m.nets.keys()];
   let inflight: Op[] = [];
   let lastKill = 'start';
+  // The records just before the operation(s) the next kill may cut short, and what those touch:
+  // every other running container must come out of the kill with its process and addresses.
+  let snap: { store: StoreState; touched: Set<string> } | null = null;
+  const snapshot = (ops: Op[]) => (snap = { store: readStore(d), touched: new Set(ops.flatMap((o) => o.touches)) });
+  const addresses = (s: StoreState, id: string) =>
+    s.endpoints
+      .filter((e) => e.containerId === id)
+      .map((e) => `${s.networks.find((n) => n.id === e.networkId)?.name}=${e.ipv4.split('/')[0]}`)
+      .sort()
+      .join(' ');
 
   /** Starts weftd armed with `env`; a kill during its recovery counts, and then it starts unarmed. */
   const start = async (env: NodeJS.ProcessEnv): Promise<boolean> => {
@@ -128,6 +141,13 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
     const where = `[cycle ${cycle}, after a kill at ${lastKill}; in flight: ${inflight.map((o) => o.label).join(', ') || 'none'}]`;
     problems.push(...res.problems.map((p) => `${where} ${p}`));
     if (res.problems.length) console.log(`${where}\n  ${res.problems.join('\n  ')}`);
+    for (const c of snap?.store.containers.filter((x) => x.state.status === 'running' && !snap!.touched.has(x.name)) ?? []) {
+      const now = res.store.containers.find((x) => x.id === c.id);
+      const [was, is] = [`${c.state.pid} ${addresses(snap!.store, c.id)}`, now ? `${now.state.status} ${now.state.pid} ${addresses(res.store, c.id)}` : 'gone'];
+      stats.checks++;
+      stats.kept++;
+      if (is !== `running ${was}`) problems.push(`${where} ${c.name}, running and untouched by the operations in flight, was "${was}", is "${is}"`);
+    }
     for (const [k, want] of keepers) {
       const c = res.store.containers.find((x) => x.name === k);
       const eps = res.store.endpoints.filter((e) => e.containerId === c?.id);
@@ -141,6 +161,7 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   /** Runs one op; returns 'killed' when the daemon died under it. Failures of retries and 5xx answers are problems. */
   const runOp = async (op: Op, retry: boolean): Promise<'ok' | 'failed' | 'killed'> => {
     const t1 = performance.now();
+    snapshot([op]);
     try {
       await op.run(d);
       return (await dead(0)) ? 'killed' : 'ok';
@@ -199,6 +220,7 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
           op.touches.forEach((x) => busy.add(x));
           ops.push(op);
         }
+        snapshot(ops);
         const pending = new Set(ops);
         let killing = false;
         const failedEarly = (err: unknown) => {
@@ -280,7 +302,7 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   const reached = POINTS.filter((p) => stats.points.has(p));
   console.log(
     `kill points reached: ${stats.kills} (fault point ${stats.byMode.point}, k-th point ${stats.byMode.nth}, random ${stats.byMode.random}, timed SIGKILL during an operation ${stats.byMode.timed}, during recovery ${stats.byMode.recovery}); ` +
-      `${reached.length}/${POINTS.length} named points; ${stats.checks} checks; ${stats.retries} retries of cut-short operations; ${stats.cycles} restarts; ${secs} s (starting weftd ${(stats.ms.start / 1000).toFixed(0)} s, checks ${(stats.ms.check / 1000).toFixed(0)} s, operations ${(stats.ms.ops / 1000).toFixed(0)} s; seed ${SEED})`,
+      `${reached.length}/${POINTS.length} named points; ${stats.checks} checks (${stats.kept} of untouched running containers kept across a kill); ${stats.retries} retries of cut-short operations; ${stats.cycles} restarts; ${secs} s (starting weftd ${(stats.ms.start / 1000).toFixed(0)} s, checks ${(stats.ms.check / 1000).toFixed(0)} s, operations ${(stats.ms.ops / 1000).toFixed(0)} s; seed ${SEED})`,
   );
   console.log(`per point: ${POINTS.map((p) => `${p}=${stats.points.get(p) ?? 0}`).join(' ')}`);
   if (stats.missed.length) console.log(`armed but not reached within ${OPS_PER_CYCLE} operations: ${stats.missed.join(', ')}`);
