@@ -53,8 +53,10 @@ export async function settleConnections(deps: RecoveryDeps, running: ContainerRe
     for (const ep of registry.endpointsOfContainer(c.id)) {
       // docker_gwbridge's endpoint is the engine's own (an overlay's way out), never listed.
       if (ep.gatewayService || c.networks.some((a) => a.networkId === ep.networkId)) continue;
-      await sandboxes.disconnect(c, ep).catch((err: unknown) => log.warn({ container: c.name, network: ep.networkId, err: String(err) }, 'could not finish a disconnect cut short'));
-      log.warn({ container: c.name, network: ep.networkId }, 'a disconnect was cut short by a daemon crash: finished');
+      await sandboxes.disconnect(c, ep).then(
+        () => log.warn({ container: c.name, network: ep.networkId }, 'a disconnect was cut short by a daemon crash: finished'),
+        (err: unknown) => log.warn({ container: c.name, network: ep.networkId, err: String(err) }, 'could not finish a disconnect cut short'),
+      );
     }
     for (const att of [...c.networks]) {
       if (!c.netnsPath || !registry.networks.byId.has(att.networkId)) continue;

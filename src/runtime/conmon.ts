@@ -3,7 +3,7 @@
 import { Timeline } from '../common/timeline.js';
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import { discard, sweepDiscarded } from './discard.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,7 +104,11 @@ export class ConmonRuntime extends EventEmitter implements Runtime {
     this.opts.images.rootfs(spec.imageId); // throws for unknown images via config() below
     this.opts.images.config(spec.imageId);
     mkdirSync(this.paths.layer(spec.id), { recursive: true });
-    writeFileSync(this.paths.specFile(spec.id), JSON.stringify(spec));
+    // Written whole or not at all (a daemon killed mid-write left an empty spec that made the
+    // container unstartable, "No such container", found by the crash-consistency test).
+    const file = this.paths.specFile(spec.id);
+    writeFileSync(`${file}.tmp`, JSON.stringify(spec));
+    renameSync(`${file}.tmp`, file);
     // The bundle and its overlay mount are made by start(), as dockerd and podman do.
   }
 

@@ -110,8 +110,17 @@ export function loadSpec(paths: Paths, id: string): RunSpec {
   }
 }
 
+/** A spec that exists and is not empty (an empty one is what a create killed mid-write left, before specs were written atomically). */
+function hasSpec(paths: Paths, id: string): boolean {
+  try {
+    return statSync(paths.specFile(id)).size > 0;
+  } catch {
+    return false;
+  }
+}
+
 export function readStatus(paths: Paths, id: string): ContainerStatus {
-  if (!existsSync(paths.specFile(id))) throw notFound(`No such container: ${id}`);
+  if (!hasSpec(paths, id)) throw notFound(`No such container: ${id}`);
   const startedAt = mtime(paths.startedFile(id));
   const base: ContainerStatus = { running: false, pid: 0, exitCode: null, startedAt, finishedAt: null };
   if (!startedAt) return base;

@@ -4,6 +4,7 @@ import { startDaemon, type Daemon } from '../helpers/daemons.js';
 import { expectedState, planClients, type PlanOptions, type Step } from './concurrency-plan.js';
 import { apiClient, describeStep, judgeAnswer, runClients, type StepRecord } from './concurrency-clients.js';
 import { apiView, checkExpected, checkKernel, diffViews, storeView, type View } from './concurrency-state.js';
+import { checkConsistency } from '../helpers/consistency.js';
 
 // Issue 11: concurrency. 50 clients at once (45 on the Engine API over keep-alive connections,
 // 5 running the docker CLI) create and remove networks, run, connect, disconnect and remove
@@ -71,6 +72,8 @@ describe('concurrency (weft)', { timeout: 900_000 }, () => {
     const store = storeView(d, problems);
     problems.push(...diffViews('api', before, 'store', store.view));
     problems.push(...(await checkKernel(d, store)));
+    // The crash test's checker too: nft elements, MACs, mounts, conmons, runtime files (no pings: ~110 containers).
+    problems.push(...(await checkConsistency(d, { reachability: false })).problems);
     assert.deepEqual(problems, [], `seed ${SEED}: ${problems.length} problems (workload ${(wall / 1000).toFixed(1)} s)`);
 
     await d.restart();
@@ -78,6 +81,7 @@ describe('concurrency (weft)', { timeout: 900_000 }, () => {
     const afterRestart = await apiView(d, restartProblems);
     restartProblems.push(...diffViews('before restart', before, 'after restart', afterRestart));
     restartProblems.push(...(await checkKernel(d, storeView(d, restartProblems))));
+    restartProblems.push(...(await checkConsistency(d, { reachability: false })).problems);
     assert.deepEqual(restartProblems, [], `seed ${SEED}, after a restart`);
 
     const teardown = await removeEverything(d, afterRestart);
@@ -116,6 +120,7 @@ async function removeEverything(d: Daemon, view: View): Promise<{ problems: stri
   const store = storeView(d, problems);
   if (store.endpoints.length) problems.push(`${store.endpoints.length} endpoints left in the store`);
   problems.push(...(await checkKernel(d, store)));
+  problems.push(...(await checkConsistency(d)).problems);
   return { problems, ms };
 }
 

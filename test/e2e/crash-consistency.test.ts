@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { FAULT_POINTS, mulberry32 } from '../../src/common/faults.js';
 import { startDaemon, weftdBuilt } from '../helpers/daemons.js';
 import { checkConsistency } from '../helpers/consistency.js';
+import { readStore, type StoreState } from '../helpers/kernel-view.js';
 import { until, sleep } from '../helpers/clients.js';
 import { ApiFailure, pickOp, preferredFor, readModel, type Model, type Op } from './crash-workload.js';
 
@@ -18,10 +19,10 @@ import { ApiFailure, pickOp, preferredFor, readModel, type Model, type Op } from
 // teardown finds nothing left.
 //
 // One daemon, one namespace and one data root for the whole run: each kill costs one restart
-// (~0.5 s), which also arms the next kill. WEFT_CRASH_POINTS=<n> (default 110) kills more,
+// (~0.5-1 s), which also arms the next kill. WEFT_CRASH_POINTS=<n> (default 100) kills more,
 // WEFT_CRASH_SEED=<n> replays a run (the seed is printed).
 
-const TARGET = Number(process.env.WEFT_CRASH_POINTS ?? 110);
+const TARGET = Number(process.env.WEFT_CRASH_POINTS ?? 100);
 const SEED = Number(process.env.WEFT_CRASH_SEED ?? Date.now() % 100000);
 const POINTS = Object.keys(FAULT_POINTS);
 const OPS_PER_CYCLE = 25;
@@ -57,16 +58,18 @@ interface Stats {
   rejected: string[];
   /** Milliseconds spent starting weftd, checking, and in operations. */
   ms: { start: number; check: number; ops: number };
+  /** Running containers the kills' operations did not touch, compared before and after (keepers included). */
+  kept: number;
 }
 
-test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and container operations, checked after every restart`, { timeout: 600_000, skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
+test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and container operations, checked after every restart`, { timeout: Math.max(600_000, TARGET * 6000), skip: !weftdBuilt() && 'weftd not built' }, async (t) => {
   console.log(`seed ${SEED}, target ${TARGET} kill points`);
   const t0 = performance.now();
   const rand = mulberry32(SEED);
   const d = await startDaemon('weft');
   t.after(() => d.stop());
   const problems: string[] = [];
-  const stats: Stats = { kills: 0, byMode: { point: 0, nth: 0, random: 0, timed: 0, recovery: 0 }, points: new Map(), idleKills: 0, missed: [], checks: 0, retries: 0, cycles: 0, rejected: [], ms: { start: 0, check: 0, ops: 0 } };
+  const stats: Stats = { kills: 0, byMode: { point: 0, nth: 0, random: 0, timed: 0, recovery: 0 }, points: new Map(), idleKills: 0, missed: [], checks: 0, retries: 0, cycles: 0, rejected: [], ms: { start: 0, check: 0, ops: 0 }, kept: 0 };
 
   // Two keepers that no operation touches: every crash must leave them running, with their
   // process, their addresses and their reachability (the checker pings k1 <-> k2).
@@ -94,6 +97,16 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   const nets = (m: Model) => ['bridge', 'keepnet', ...m.nets.keys()];
   let inflight: Op[] = [];
   let lastKill = 'start';
+  // The records just before the operation(s) the next kill may cut short, and what those touch:
+  // every other running container must come out of the kill with its process and addresses.
+  let snap: { store: StoreState; touched: Set<string> } | null = null;
+  const snapshot = (ops: Op[]) => (snap = { store: readStore(d), touched: new Set(ops.flatMap((o) => o.touches)) });
+  const addresses = (s: StoreState, id: string) =>
+    s.endpoints
+      .filter((e) => e.containerId === id)
+      .map((e) => `${s.networks.find((n) => n.id === e.networkId)?.name}=${e.ipv4.split('/')[0]}`)
+      .sort()
+      .join(' ');
 
   /** Starts weftd armed with `env`; a kill during its recovery counts, and then it starts unarmed. */
   const start = async (env: NodeJS.ProcessEnv): Promise<boolean> => {
@@ -128,6 +141,13 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
     const where = `[cycle ${cycle}, after a kill at ${lastKill}; in flight: ${inflight.map((o) => o.label).join(', ') || 'none'}]`;
     problems.push(...res.problems.map((p) => `${where} ${p}`));
     if (res.problems.length) console.log(`${where}\n  ${res.problems.join('\n  ')}`);
+    for (const c of snap?.store.containers.filter((x) => x.state.status === 'running' && !snap!.touched.has(x.name)) ?? []) {
+      const now = res.store.containers.find((x) => x.id === c.id);
+      const [was, is] = [`${c.state.pid} ${addresses(snap!.store, c.id)}`, now ? `${now.state.status} ${now.state.pid} ${addresses(res.store, c.id)}` : 'gone'];
+      stats.checks++;
+      stats.kept++;
+      if (is !== `running ${was}`) problems.push(`${where} ${c.name}, running and untouched by the operations in flight, was "${was}", is "${is}"`);
+    }
     for (const [k, want] of keepers) {
       const c = res.store.containers.find((x) => x.name === k);
       const eps = res.store.endpoints.filter((e) => e.containerId === c?.id);
@@ -141,6 +161,7 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   /** Runs one op; returns 'killed' when the daemon died under it. Failures of retries and 5xx answers are problems. */
   const runOp = async (op: Op, retry: boolean): Promise<'ok' | 'failed' | 'killed'> => {
     const t1 = performance.now();
+    snapshot([op]);
     try {
       await op.run(d);
       return (await dead(0)) ? 'killed' : 'ok';
@@ -187,21 +208,42 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
     model = await readModel(d);
 
     if (plan.mode === 'timed') {
-      // 1-3 operations on disjoint objects at once, SIGKILL from outside after a random delay.
-      const busy = new Set<string>();
-      const ops: Op[] = [];
-      for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) {
-        const op = pickOp(model, rand, [], busy, nets(model));
-        if (!op) break;
-        op.touches.forEach((x) => busy.add(x));
-        ops.push(op);
+      // 1-3 operations on disjoint objects at once, SIGKILL from outside after a random delay;
+      // when they all finished before it, another batch (the kill must land inside one).
+      let during: Op[] = [];
+      for (let batch = 0; batch < 5 && during.length === 0; batch++) {
+        const busy = new Set<string>();
+        const ops: Op[] = [];
+        for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) {
+          const op = pickOp(model, rand, [], busy, nets(model));
+          if (!op) break;
+          op.touches.forEach((x) => busy.add(x));
+          ops.push(op);
+        }
+        snapshot(ops);
+        const pending = new Set(ops);
+        let killing = false;
+        const failedEarly = (err: unknown) => {
+          if (err instanceof ApiFailure && err.status < 500) stats.rejected.push(err.message);
+          else problems.push(`[after a kill at ${lastKill}] ${(err as Error).message}`);
+        };
+        const runs = ops.map((op) =>
+          op.run(d).then(
+            () => pending.delete(op),
+            (err) => {
+              if (killing) return; // the kill's doing
+              pending.delete(op);
+              failedEarly(err);
+            },
+          ),
+        );
+        await sleep(Math.floor(rand() * 150)); // most operations take 20-400 ms here
+        during = [...pending];
+        killing = true;
+        if (during.length || batch === 4) await d.kill9();
+        await Promise.all(runs);
+        if (!during.length) model = await readModel(d);
       }
-      const pending = new Set(ops);
-      const runs = ops.map((op) => op.run(d).then(() => pending.delete(op), () => undefined));
-      await sleep(Math.floor(rand() * 150)); // most operations take 20-400 ms here
-      const during = [...pending];
-      await d.kill9();
-      await Promise.all(runs);
       faultsLogged();
       inflight = during;
       lastKill = `a timed SIGKILL during ${during.map((o) => o.label).join(', ') || 'no operation'}`;
@@ -260,7 +302,7 @@ test(`crash consistency: weftd SIGKILLed at ${TARGET} points inside network and 
   const reached = POINTS.filter((p) => stats.points.has(p));
   console.log(
     `kill points reached: ${stats.kills} (fault point ${stats.byMode.point}, k-th point ${stats.byMode.nth}, random ${stats.byMode.random}, timed SIGKILL during an operation ${stats.byMode.timed}, during recovery ${stats.byMode.recovery}); ` +
-      `${reached.length}/${POINTS.length} named points; ${stats.checks} checks; ${stats.retries} retries of cut-short operations; ${stats.cycles} restarts; ${secs} s (starting weftd ${(stats.ms.start / 1000).toFixed(0)} s, checks ${(stats.ms.check / 1000).toFixed(0)} s, operations ${(stats.ms.ops / 1000).toFixed(0)} s; seed ${SEED})`,
+      `${reached.length}/${POINTS.length} named points; ${stats.checks} checks (${stats.kept} of untouched running containers kept across a kill); ${stats.retries} retries of cut-short operations; ${stats.cycles} restarts; ${secs} s (starting weftd ${(stats.ms.start / 1000).toFixed(0)} s, checks ${(stats.ms.check / 1000).toFixed(0)} s, operations ${(stats.ms.ops / 1000).toFixed(0)} s; seed ${SEED})`,
   );
   console.log(`per point: ${POINTS.map((p) => `${p}=${stats.points.get(p) ?? 0}`).join(' ')}`);
   if (stats.missed.length) console.log(`armed but not reached within ${OPS_PER_CYCLE} operations: ${stats.missed.join(', ')}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, weftdBuilt, type Daemon } from '../helpers/daemons.js';
 import { checkConsistency } from '../helpers/consistency.js';
@@ -13,7 +13,8 @@ import { checkConsistency } from '../helpers/consistency.js';
 //    listed; connecting again gave it a second endpoint on that network;
 //  - create, and rm after the runtime's files were removed: a container record without runtime
 //    files, which no start could ever run (and, when the remove was killed inside the runtime's
-//    own removal, part of those files without any record).
+//    own removal, part of those files without any record);
+//  - create killed while the runtime wrote the spec: an empty spec, "No such container" at every start.
 // The restart now finishes the connect and the disconnect, and drops such records.
 
 async function killedAt(d: Daemon, point: string, args: string[]): Promise<void> {
@@ -64,6 +65,17 @@ test('a restart finishes connects and disconnects cut short, and drops container
   assert.equal((await d.docker(['inspect', 'c3'])).code, 1, 'its record is gone');
   assert.equal(existsSync(join(d.dataRoot, 'containers', c3)), false, 'and what was left of its files');
 
-  await d.dockerOk(['rm', '-f', 'c1']);
+  // A create killed while the runtime wrote the spec (an empty file): the container could never
+  // start ("No such container"). Specs are now written whole or not at all; an empty one counts
+  // as none, so the restart drops the container.
+  await d.dockerOk(['create', '--name', 'c4', '--network', 'net-a', 'alpine', 'sleep', '100000']);
+  const c4 = await d.dockerOk(['inspect', '-f', '{{.Id}}', 'c4']);
+  await d.kill9();
+  writeFileSync(join(d.dataRoot, 'containers', c4, 'spec.json'), '');
+  await d.restart({});
+  assert.equal((await d.docker(['inspect', 'c4'])).code, 1, 'the container with an empty spec is gone');
+  await d.dockerOk(['run', '-d', '--name', 'c4', '--network', 'net-a', 'alpine', 'sleep', '100000']);
+
+  await d.dockerOk(['rm', '-f', 'c1', 'c4']);
   assert.deepEqual((await checkConsistency(d)).problems, []);
 });

@@ -279,7 +279,12 @@ function checkRuntime(d: Daemon, s: StoreState, t: Tally): void {
     for (const id of entries(dir)) t.expect(ids.has(id), () => `runtime: ${what} ${dir}/${short(id)} belongs to no container`);
   }
   const netnsDir = join(d.execRoot, 'netns');
-  for (const mp of mountsUnder([d.execRoot, d.dataRoot])) {
+  const mounts = mountsUnder([d.execRoot, d.dataRoot]);
+  for (const c of s.containers.filter(isRunning)) {
+    const rootfs = join(d.execRoot, 'containers', c.id, 'rootfs');
+    t.expect(mounts.includes(rootfs), () => `kernel: running ${c.name}'s rootfs ${rootfs} is not mounted`);
+  }
+  for (const mp of mounts) {
     const rootfs = /\/containers\/([0-9a-f]{64})\/rootfs$/.exec(mp);
     const owner = rootfs && s.containers.find((c) => c.id === rootfs[1]);
     const ok = (owner && isRunning(owner)) || (mp.startsWith(netnsDir + '/') && s.containers.some((c) => isRunning(c) && c.netnsPath === mp));
