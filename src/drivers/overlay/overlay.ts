@@ -55,6 +55,24 @@ export class OverlayDriver implements NetworkDriver {
   }
 
   /** The namespace holding a network's bridge and VXLAN device (Docker's 1-<id>). */
+  /**
+   * A network's first join. The kernel frees a deleted namespace's VXLAN socket asynchronously:
+   * right after this host's last leave (a container restart) the VNI may still be taken for a
+   * moment ("A VXLAN device with the specified VNI already exists"), so that answer is retried
+   * briefly (the plan starts by removing what a failed attempt made).
+   */
+  private async applyUp(plan: Step[], first: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.kernel.apply(plan);
+        return;
+      } catch (err) {
+        if (!first || attempt >= 20 || !/VNI already exists/.test((err as Error).message)) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
   nsPath(netId: string): string {
     return join(this.opts.execRoot, 'overlay', `1-${netId.slice(0, 10)}`);
   }
@@ -135,7 +153,7 @@ export class OverlayDriver implements NetworkDriver {
       }
       plan.push(...joinSteps(cfg, ep, ns, netnsPath));
       try {
-        await this.opts.kernel.apply(plan);
+        await this.applyUp(plan, !state);
       } catch (err) {
         if (!state) await this.opts.kernel.apply(networkDownSteps(ns), { force: true }).catch(() => undefined);
         throw systemError(`join ${net.name}: ${(err as Error).message}`);
