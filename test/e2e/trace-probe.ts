@@ -1,17 +1,11 @@
+import type { TraceResult } from '../../src/engine/trace/trace.js';
 import type { Daemon } from '../helpers/daemons.js';
 
 // Helpers of the trace tests: what `weft network trace` says about each of B's addresses, and
 // what real packets say (a ping and an HTTP GET to port 80 from inside A; every container of
 // these tests runs busybox httpd on 80).
 
-export interface TraceJson {
-  from: string;
-  to: string;
-  port: string | null;
-  reachable: boolean;
-  steps: { step: string; ok: boolean; detail: string }[];
-  disagreements: string[];
-}
+export type TraceJson = TraceResult;
 
 export async function traceOf(d: Daemon, from: string, to: string, port?: string): Promise<TraceJson> {
   const q = new URLSearchParams({ from, to, ...(port ? { port } : {}) });

@@ -1,15 +1,8 @@
 // weft network trace A B [--port N/proto] [--format json]: why container A can or cannot reach B.
 import type { Command } from 'commander';
+import type { TraceResult as TraceReply } from '../../engine/trace/trace.js';
 import { clientFor, CliError, out, requireArgs, sub } from '../cli-util.js';
 
-interface TraceReply {
-  from: string;
-  to: string;
-  port: string | null;
-  reachable: boolean;
-  steps: { step: string; ok: boolean; detail: string }[];
-  disagreements: string[];
-}
 
 export function formatTrace(t: TraceReply): string {
   const lines = [`${t.from} -> ${t.to}${t.port ? ` port ${t.port}` : ' (ping)'}: ${t.reachable ? 'REACHABLE' : 'NOT REACHABLE'}`];
