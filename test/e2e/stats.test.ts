@@ -64,8 +64,10 @@ describe('docker stats and docker top (weftd)', { skip: !weftdBuilt(), timeout: 
     const [netIO, cpu, mem, pids] = rows.srv;
     const [rx, tx] = netIO.split(' / ').map(bytesOf);
     const k2 = await kernel('srv');
-    assert.ok(tx >= 12e6 && tx <= k2.tx * 1.001 + 1, `NET I/O tx ${netIO} vs kernel ${k2.tx}`);
-    assert.ok(rx > 0 && rx <= k2.rx * 1.001 + 1, `NET I/O rx ${netIO} vs kernel ${k2.rx}`);
+    // The CLI prints three significant digits (22955 bytes shows as "23kB"): allow its rounding.
+    const shown = (bytes: number) => bytes * 1.005 + 1;
+    assert.ok(tx >= 12e6 && tx <= shown(k2.tx), `NET I/O tx ${netIO} vs kernel ${k2.tx}`);
+    assert.ok(rx > 0 && rx <= shown(k2.rx), `NET I/O rx ${netIO} vs kernel ${k2.rx}`);
     assert.match(cpu, /^\d+\.\d\d%$/);
     const [used, limit] = mem.split(' / ');
     assert.ok(bytesOf(used) > 0 && bytesOf(limit) > bytesOf(used), `MEM ${mem}`);
